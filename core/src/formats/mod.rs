@@ -1,0 +1,1 @@
+//! Importers and exporters for formats other tools use.

@@ -1,0 +1,23 @@
+//! # entropo-core
+//!
+//! The centre of entropo: the domain types every stage reads and writes
+//! ([`types`]), the four plugin traits ([`Loss`], [`Selector`], [`Verifier`],
+//! [`Environment`]), the [`Registry`] that maps names to plugin factories, and
+//! experiment configs ([`config`]). It depends on no plugin, no tensor
+//! library and no sandbox.
+
+pub mod config;
+pub mod environment;
+pub mod formats;
+pub mod io;
+pub mod loss;
+pub mod registry;
+pub mod selector;
+pub mod types;
+pub mod verifier;
+
+pub use environment::Environment;
+pub use loss::Loss;
+pub use registry::Registry;
+pub use selector::Selector;
+pub use verifier::Verifier;

@@ -1,0 +1,1 @@
+//! Built-in loss plugins: sft, dpo, kto, entropo-dpo, entropo-kto.

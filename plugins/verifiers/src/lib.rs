@@ -1,0 +1,1 @@
+//! Built-in verifier plugins that need no model: oracle and constant.
