@@ -214,7 +214,10 @@ impl<T: ?Sized> Default for Family<T> {
 /// let err = reg.create::<dyn Loss>("zer0", &Default::default()).err().unwrap();
 /// assert_eq!(err.to_string(), "unknown loss plugin `zer0`; known loss plugins: zero");
 /// let bad: entropo_core::registry::Params = serde_json::from_str(r#"{"scal": 1}"#).unwrap();
-/// assert!(reg.create::<dyn Loss>("zero", &bad).err().unwrap().to_string().contains("params.scal"));
+/// assert_eq!(
+///     reg.create::<dyn Loss>("zero", &bad).err().unwrap().to_string(),
+///     "loss plugin `zero`: params.scal: unknown field `scal`, expected `scale`"
+/// );
 /// ```
 #[derive(Default)]
 pub struct Registry {
@@ -324,8 +327,8 @@ pub(crate) fn error_key(path: &str, message: &str) -> String {
     match (path, unknown) {
         (".", Some(field)) => field,
         (".", None) => "<root>".to_string(),
-        (p, Some(field)) => format!("{p}.{field}"),
-        (p, None) => p.to_string(),
+        (p, Some(field)) if p != field && !p.ends_with(&format!(".{field}")) => format!("{p}.{field}"),
+        (p, _) => p.to_string(),
     }
 }
 
