@@ -6,7 +6,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("exp.toml");
 //! std::fs::write(&path, "name = \"demo\"\n[loss]\nname = \"dpo\"\nparams = { beta = 0.1 }\n").unwrap();
-//! let cfg = ExperimentConfig::load(&path, &[("seed".into(), "7".into())]).unwrap();
+//! let cfg = ExperimentConfig::load(&path, &[("seed".into(), toml::Value::Integer(7))]).unwrap();
 //! assert_eq!(cfg.seed, 7);
 //! assert_eq!(cfg.loss.unwrap().params["beta"], 0.1);
 //! ```
@@ -74,8 +74,8 @@ pub enum ConfigError {
         /// What went wrong.
         message: String,
     },
-    /// A `--set` override is not `key=value`.
-    #[error("--set {0}: expected key=value")]
+    /// A `--set` or `--param` argument is not `key=value`.
+    #[error("`{0}`: expected key=value")]
     BadOverride(String),
     /// A key is unknown, missing or has the wrong type.
     #[error("{file}: {key}: {message}")]
@@ -96,7 +96,7 @@ pub enum ConfigError {
         key: String,
         /// What the registry said.
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
 }
 
@@ -105,7 +105,7 @@ impl ExperimentConfig {
     /// (`ENTROPO_SEED=3`, `ENTROPO_LOSS__PARAMS__BETA=0.2`: `__` separates
     /// keys) and then `overrides` (`("loss.params.beta", "0.2")`; values are
     /// parsed as TOML, falling back to a plain string).
-    pub fn load(file: &Path, overrides: &[(String, String)]) -> Result<Self, ConfigError> {
+    pub fn load(file: &Path, overrides: &[(String, toml::Value)]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
             file: file.to_path_buf(),
             message: e.to_string(),
@@ -118,7 +118,7 @@ impl ExperimentConfig {
     pub fn from_toml_str(
         text: &str,
         file: &Path,
-        overrides: &[(String, String)],
+        overrides: &[(String, toml::Value)],
     ) -> Result<Self, ConfigError> {
         let read_err = |message: String| ConfigError::Read { file: file.to_path_buf(), message };
         let mut builder = config::Config::builder()
@@ -131,7 +131,7 @@ impl ExperimentConfig {
             );
         for (key, value) in overrides {
             builder = builder
-                .set_override(key.as_str(), toml_scalar(value))
+                .set_override(key.as_str(), toml_to_config(value.clone()))
                 .map_err(|e| read_err(format!("--set {key}: {e}")))?;
         }
         let merged = builder.build().map_err(|e| read_err(e.to_string()))?;
@@ -172,7 +172,7 @@ impl ExperimentConfig {
                     RegistryError::Unknown { .. } => format!("{key}.name"),
                     _ => key.to_string(),
                 };
-                ConfigError::Plugin { file: file.to_path_buf(), key, source }
+                ConfigError::Plugin { file: file.to_path_buf(), key, source: Box::new(source) }
             })?;
         }
         Ok(())
@@ -184,12 +184,34 @@ impl ExperimentConfig {
     }
 }
 
-/// `--set` values are TOML scalars or arrays (`0.2`, `true`, `[1, 2]`), else strings.
-fn toml_scalar(text: &str) -> config::Value {
+/// Parses the text of a `--set` or `--param` value as a TOML value
+/// (`0.2`, `true`, `[1, 2]`, `"x"`), falling back to a plain string.
+///
+/// ```
+/// use entropo_core::config::parse_value;
+/// assert_eq!(parse_value("0.2"), toml::Value::Float(0.2));
+/// assert_eq!(parse_value("paper"), toml::Value::String("paper".into()));
+/// ```
+pub fn parse_value(text: &str) -> toml::Value {
     let parsed: Result<toml::Table, _> = toml::from_str(&format!("v = {text}"));
-    match parsed.ok().and_then(|mut t| t.remove("v")) {
-        Some(v) => toml_to_config(v),
-        None => config::Value::from(text),
+    parsed
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Splits `key=value` at the first `=`; the value is parsed by [`parse_value`].
+///
+/// ```
+/// use entropo_core::config::parse_assignment;
+/// let (k, v) = parse_assignment("loss.params.beta=0.2").unwrap();
+/// assert_eq!((k.as_str(), v), ("loss.params.beta", toml::Value::Float(0.2)));
+/// assert!(parse_assignment("beta").is_err());
+/// ```
+pub fn parse_assignment(text: &str) -> Result<(String, toml::Value), ConfigError> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), parse_value(v.trim()))),
+        _ => Err(ConfigError::BadOverride(text.to_string())),
     }
 }
 

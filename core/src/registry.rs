@@ -302,7 +302,7 @@ impl Registry {
 ///
 /// ```
 /// use entropo_core::registry::{Params, parse_params};
-/// #[derive(serde::Deserialize)]
+/// #[derive(Debug, serde::Deserialize)]
 /// #[serde(deny_unknown_fields)]
 /// struct P { beta: f64 }
 /// let params: Params = serde_json::from_str(r#"{"beta": "x"}"#).unwrap();

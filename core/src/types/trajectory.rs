@@ -3,7 +3,15 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Why an episode ended (R2E-Gym's names).
+/// Why an episode ended (R2E-Gym's names; `llm_error` is entropo's own).
+///
+/// ```
+/// use entropo_core::types::ExitReason;
+/// for r in ExitReason::ALL {
+///     let json = serde_json::to_string(&r).unwrap();
+///     assert_eq!(json, format!("\"{}\"", r.as_str()));
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
@@ -17,16 +25,22 @@ pub enum ExitReason {
     TrajTimeLimit,
     /// The policy failed to answer (endpoint down, garbage response…).
     LlmError,
+    /// R2E-Gym: the agent's own step budget ran out.
+    AgentMaxStepLimit,
+    /// R2E-Gym: the absolute step budget ran out.
+    AbsStepLimit,
 }
 
 impl ExitReason {
     /// Every exit reason, in a stable order.
-    pub const ALL: [ExitReason; 5] = [
+    pub const ALL: [ExitReason; 7] = [
         ExitReason::Agent,
         ExitReason::MaxStepLimit,
         ExitReason::TokenLimit,
         ExitReason::TrajTimeLimit,
         ExitReason::LlmError,
+        ExitReason::AgentMaxStepLimit,
+        ExitReason::AbsStepLimit,
     ];
 
     /// The snake_case name used in files (`max_step_limit`).
@@ -42,6 +56,8 @@ impl ExitReason {
             ExitReason::TokenLimit => "token_limit",
             ExitReason::TrajTimeLimit => "traj_time_limit",
             ExitReason::LlmError => "llm_error",
+            ExitReason::AgentMaxStepLimit => "agent_max_step_limit",
+            ExitReason::AbsStepLimit => "abs_step_limit",
         }
     }
 
@@ -96,6 +112,10 @@ pub struct Step {
     /// Prompt plus completion tokens.
     #[serde(default)]
     pub token_usage_total: u64,
+    /// Fields from other scaffolds (R2E-Gym's `info` and `step_count`), kept
+    /// verbatim.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A whole episode, readable and writable as R2E-Gym trajectory JSON.
@@ -135,11 +155,12 @@ pub struct Trajectory {
     /// 1.0 iff every FAIL_TO_PASS and PASS_TO_PASS test passes.
     #[serde(default)]
     pub reward: Option<f64>,
-    /// Output of the test run that set `reward`.
-    #[serde(default)]
+    /// Output of the test run that set `reward` (R2E-Gym writes `null` when
+    /// no test ran; read as empty).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub test_output: String,
-    /// Output of the regression (PASS_TO_PASS) run.
-    #[serde(default)]
+    /// Output of the regression (PASS_TO_PASS) run (`null` read as empty).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub regression_test_output: String,
     /// Whether the regression tests kept passing; `None` when not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,4 +188,9 @@ impl Trajectory {
     pub fn resolved(&self) -> bool {
         self.reward.is_some_and(|r| r >= 1.0)
     }
+}
+
+/// Reads a string that R2E-Gym may write as `null` (its `Optional[str]`).
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
