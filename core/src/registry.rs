@@ -114,7 +114,7 @@ pub enum PluginError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RegistryError {
     /// No plugin of that kind has that name.
-    #[error("unknown {kind} plugin `{name}`; known {kind} plugins: {}", known.join(", "))]
+    #[error("unknown {kind} plugin `{name}`; known {kind} plugins: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
     Unknown {
         /// The kind asked for.
         kind: PluginKind,

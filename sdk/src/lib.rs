@@ -143,6 +143,7 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod build;
 pub mod conformance;
 mod export;
 pub mod loader;

@@ -21,29 +21,7 @@ fn workspace_root() -> PathBuf {
 /// by now) and returns the path of its shared library.
 fn simpo_lib() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "-p", "entropo-example-simpo", "--message-format=json-render-diagnostics"])
-            .current_dir(workspace_root())
-            .output()
-            .expect("run cargo");
-        assert!(
-            output.status.success(),
-            "cargo build -p entropo-example-simpo failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let suffix = std::env::consts::DLL_SUFFIX;
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|msg| {
-                msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "entropo_example_simpo"
-            })
-            .flat_map(|msg| msg["filenames"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f| f.as_str().map(PathBuf::from))
-            .find(|f| f.to_string_lossy().ends_with(suffix))
-            .expect("cargo reported no shared library for entropo-example-simpo")
-    })
+    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &workspace_root()).unwrap())
 }
 
 /// Compiles the hand-made fixture with plain `rustc` into a shared library.

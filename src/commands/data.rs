@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use entropo_core::formats::{ExportFormat, export_file, import_file, swebench};
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Import tasks from another tool's format into entropo's tasks.jsonl.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Convert entropo's native rows (sft / pairs / kto JSONL) into a
+    /// training framework's format:
+    ///   sharegpt          LLaMA-Factory ShareGPT SFT        (from SFT rows)
+    ///   llamafactory-dpo  LLaMA-Factory pairwise, multi-turn (from preference pairs)
+    ///   llamafactory-kto  LLaMA-Factory KTO                 (from KTO samples)
+    ///   trl-dpo           TRL prompt/chosen/rejected        (from preference pairs)
+    ///   trl-kto           TRL prompt/completion/label       (from KTO samples)
+    /// With --reverse, reads the format and writes native rows.
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// The target format.
+        #[arg(long, value_parser = parse_format)]
+        format: ExportFormat,
+        /// Native JSONL rows (or, with --reverse, rows in FORMAT).
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write JSON Lines (atomically).
+        #[arg(long)]
+        output: PathBuf,
+        /// Convert from FORMAT back to native rows.
+        #[arg(long)]
+        reverse: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// SWE-bench, SWE-bench Lite or Verified rows (JSONL or a JSON array with
+    /// instance_id, repo, base_commit, patch, test_patch, problem_statement,
+    /// FAIL_TO_PASS, PASS_TO_PASS). A row missing a field is an error naming
+    /// its instance_id and the field.
+    Swebench {
+        /// The rows to import.
+        file: PathBuf,
+        /// Where to write the tasks (JSONL).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_format(text: &str) -> Result<ExportFormat, String> {
+    text.parse().map_err(|e: entropo_core::formats::FormatError| e.to_string())
+}
+
+impl DataCommand {
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            DataCommand::Import(ImportCommand::Swebench { file, out }) => {
+                let tasks = swebench::read_tasks(&file)?;
+                swebench::write_tasks(&out, &tasks)?;
+                let tests: usize = tasks.iter().map(|t| t.fail_to_pass.len() + t.pass_to_pass.len()).sum();
+                println!(
+                    "imported {} tasks ({} tests) from {} to {}",
+                    tasks.len(),
+                    tests,
+                    file.display(),
+                    out.display()
+                );
+                Ok(())
+            }
+            DataCommand::Export { format, input, output, reverse } => {
+                let (rows, what) = if reverse {
+                    (import_file(format, &input, &output)?, format!("{format} rows to native rows"))
+                } else {
+                    (export_file(format, &input, &output)?, format!("native rows to {format}"))
+                };
+                println!("converted {rows} {what}: {}", output.display());
+                Ok(())
+            }
+        }
+    }
+}

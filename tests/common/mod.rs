@@ -1,0 +1,37 @@
+//! Helpers shared by the CLI integration tests.
+
+use std::path::{Path, PathBuf};
+
+/// The `entropo` binary built for these tests, run from the repository root
+/// with no `ENTROPO_…` variables leaking in from the caller.
+pub fn entropo() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_entropo"));
+    cmd.current_dir(repo_root());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ENTROPO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Standard output of a successful run, as text.
+pub fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).expect("utf-8 stdout")
+}
+
+/// Standard error of a run, as text.
+pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).expect("utf-8 stderr")
+}
+
+/// The example SimPO plugin as a shared library, built once per test binary.
+pub fn simpo_lib() -> &'static Path {
+    static LIB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &repo_root()).unwrap())
+}
