@@ -78,8 +78,9 @@ fn a_batch_the_loss_cannot_use_is_an_error_naming_the_entry() {
 }
 
 #[test]
-fn nan_is_an_error_naming_the_entry() {
-    // JSON has no NaN literal; a huge exponent overflows to infinity instead.
+fn non_finite_number_is_an_error_naming_the_entry() {
+    // JSON has no NaN or infinity; a number too large for f64 is its nearest
+    // spelling, and must be refused with the entry named.
     let dir = tempfile::tempdir().unwrap();
     let path = batch_file(&dir, r#"{"pairs":[{"chosen":{"logp":-1.0,"ref_logp":-1e999},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
     let a = entropo()
@@ -88,7 +89,7 @@ fn nan_is_an_error_naming_the_entry() {
         .assert()
         .failure();
     let err = stderr_of(&a);
-    assert!(err.contains("pairs[0].chosen.ref_logp: not a finite number"), "{err}");
+    assert!(err.contains("batch.json: pairs[0].chosen.ref_logp: number out of range"), "{err}");
 }
 
 #[test]
@@ -142,4 +143,30 @@ fn help_teaches_the_commands() {
     for cmd in ["config", "plugins", "data", "loss", "Examples:"] {
         assert!(out.contains(cmd), "{cmd} missing from --help");
     }
+}
+
+#[test]
+fn shipped_sample_batches_evaluate_with_every_builtin_loss() {
+    for (batch, losses) in [
+        ("configs/batches/pairs.json", &["dpo", "entropo-dpo"][..]),
+        ("configs/batches/kto.json", &["kto", "entropo-kto"][..]),
+        ("configs/batches/sft.json", &["sft"][..]),
+    ] {
+        for loss in losses {
+            let a = entropo().args(["loss", "eval", "--plugin", loss, "--input", batch]).assert().success();
+            let out: serde_json::Value = serde_json::from_str(stdout_of(&a).trim()).unwrap();
+            assert!(out["loss"].as_f64().unwrap().is_finite(), "{loss} on {batch}: {out}");
+        }
+    }
+    // The authors' variant differs from the paper's on the same batch (z0 > 0 here).
+    let eval = |variant: &str| {
+        let a = entropo()
+            .args(["loss", "eval", "--plugin", "entropo-kto", "--param"])
+            .arg(format!("variant={variant}"))
+            .args(["--input", "configs/batches/kto.json"])
+            .assert()
+            .success();
+        serde_json::from_str::<serde_json::Value>(stdout_of(&a).trim()).unwrap()["loss"].as_f64().unwrap()
+    };
+    assert_ne!(eval("paper"), eval("authors-code"));
 }
