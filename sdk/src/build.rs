@@ -26,19 +26,21 @@ pub enum BuildError {
     NoLibrary(String),
 }
 
-/// Runs `cargo build -p PACKAGE` in `workspace` (debug profile) and returns
-/// the path of the package's shared library (`.so`, `.dylib` or `.dll`).
-/// Uses the cargo running the current tests (`$CARGO`) when there is one.
+/// Runs `cargo build -p PACKAGE` plus `args` (e.g. `["--release"]`) in
+/// `workspace` and returns the path of the package's shared library (`.so`,
+/// `.dylib` or `.dll`). Uses the cargo running the current tests (`$CARGO`)
+/// when there is one.
 ///
 /// ```no_run
-/// let lib = entropo_sdk::build::cdylib("entropo-example-simpo", std::path::Path::new(".")).unwrap();
+/// let lib = entropo_sdk::build::cdylib("entropo-example-simpo", std::path::Path::new("."), &[]).unwrap();
 /// let mut registry = entropo_sdk::Registry::new();
 /// entropo_sdk::load_library(&lib, &mut registry).unwrap();
 /// ```
-pub fn cdylib(package: &str, workspace: &Path) -> Result<PathBuf, BuildError> {
+pub fn cdylib(package: &str, workspace: &Path, args: &[&str]) -> Result<PathBuf, BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .args(["build", "-p", package, "--message-format=json-render-diagnostics"])
+        .args(args)
         .current_dir(workspace)
         .output()?;
     if !output.status.success() {

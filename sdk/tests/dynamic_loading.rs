@@ -21,7 +21,7 @@ fn workspace_root() -> PathBuf {
 /// by now) and returns the path of its shared library.
 fn simpo_lib() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &workspace_root()).unwrap())
+    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &workspace_root(), &[]).unwrap())
 }
 
 /// Compiles the hand-made fixture with plain `rustc` into a shared library.

@@ -33,5 +33,5 @@ pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
 /// The example SimPO plugin as a shared library, built once per test binary.
 pub fn simpo_lib() -> &'static Path {
     static LIB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &repo_root()).unwrap())
+    LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &repo_root(), &[]).unwrap())
 }
