@@ -126,7 +126,9 @@
 //! ```
 //!
 //! where `batch.json` is a [`LossBatch`]
-//! (`{"samples": [{"label": true, "logp": -9.0, "tokens": 30}]}`). Entropo
+//! (`{"samples": [{"label": true, "logp": -9.0, "tokens": 30}]}`); its JSON
+//! Schema ships as `sdk/schema/loss-batch.schema.json` and is printed by
+//! `entropo loss schema`. Entropo
 //! refuses a library built against another [`abi::ABI_VERSION`] with a message
 //! naming both versions; rebuild it against the matching `entropo-sdk`.
 //!
