@@ -4,6 +4,7 @@ mod config;
 mod data;
 mod loss;
 mod plugins;
+mod select;
 
 use std::path::PathBuf;
 
@@ -32,7 +33,8 @@ Examples:
   entropo plugins list
   entropo loss eval --plugin entropo-dpo --param alpha=0.11 --input batch.json
   entropo data import swebench swe-bench-lite.jsonl --out tasks.jsonl
-  entropo data export --format trl-dpo --input pairs.jsonl --output trl.jsonl";
+  entropo data export --format trl-dpo --input pairs.jsonl --output trl.jsonl
+  entropo select --compare --input runs/x/index.jsonl";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -48,6 +50,8 @@ enum Command {
     /// Evaluate a loss plugin on a batch of per-sequence statistics.
     #[command(subcommand)]
     Loss(loss::LossCommand),
+    /// Pick one rollout per task with a selector, or compare them all.
+    Select(select::SelectCommand),
 }
 
 /// Where to find dynamically loaded plugins.
@@ -92,6 +96,7 @@ impl Cli {
             Command::Plugins(c) => c.run(),
             Command::Data(c) => c.run(),
             Command::Loss(c) => c.run(),
+            Command::Select(c) => c.run(),
         }
     }
 }
