@@ -5,20 +5,20 @@
 use std::path::PathBuf;
 
 use entropo_core::Registry;
-use entropo_core::registry::PluginInfo;
+use entropo_core::registry::{PluginInfo, RegistryError};
 
 /// A registry holding every built-in plugin.
 ///
 /// ```
-/// let reg = entropo::builtin_registry();
+/// let reg = entropo::builtin_registry().unwrap();
 /// assert!(reg.infos().any(|i| i.name == "entropo-kto"));
 /// ```
-pub fn builtin_registry() -> Registry {
+pub fn builtin_registry() -> Result<Registry, RegistryError> {
     let mut registry = Registry::new();
-    entropo_losses::register(&mut registry);
-    entropo_selectors::register(&mut registry);
-    entropo_verifiers::register(&mut registry);
-    registry
+    entropo_losses::register(&mut registry)?;
+    entropo_selectors::register(&mut registry)?;
+    entropo_verifiers::register(&mut registry)?;
+    Ok(registry)
 }
 
 /// Loads dynamic plugins into `registry`: each path is a plugin library or a

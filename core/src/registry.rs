@@ -252,6 +252,50 @@ impl Registry {
         Ok(())
     }
 
+    /// Adds several plugins of one kind, all or none: if any name is taken
+    /// (or repeated among `entries`), nothing is registered.
+    ///
+    /// ```
+    /// use entropo_core::{Registry, Verifier};
+    /// use entropo_core::registry::builtin;
+    /// # struct Half;
+    /// # impl Verifier for Half {
+    /// #     fn name(&self) -> &str { "half" }
+    /// #     fn score(&self, _: &entropo_core::types::Task, _: &entropo_core::types::Trajectory) -> Result<f64, entropo_core::verifier::VerifierError> { Ok(0.5) }
+    /// # }
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct NoParams {}
+    /// let entry = || builtin::<dyn Verifier, NoParams>("half", "always 0.5", |_| Ok(Box::new(Half)));
+    /// let mut reg = Registry::new();
+    /// reg.register_all([entry()]).unwrap();
+    /// assert!(reg.register_all([entry()]).is_err());
+    /// let mut fresh = Registry::new();
+    /// assert!(fresh.register_all([entry(), entry()]).is_err());
+    /// assert_eq!(fresh.infos().count(), 0, "nothing registered");
+    /// ```
+    pub fn register_all<T: PluginType + ?Sized>(
+        &mut self,
+        entries: impl IntoIterator<Item = (PluginInfo, Factory<T>)>,
+    ) -> Result<(), RegistryError> {
+        let entries: Vec<_> = entries.into_iter().collect();
+        let mut names = std::collections::BTreeSet::new();
+        for (info, _) in &entries {
+            let existing = T::family(self).entries.get(&info.name).map(|(i, _)| i.origin.clone());
+            let existing = match existing {
+                Some(origin) => Some(origin),
+                None if !names.insert(info.name.as_str()) => Some(info.origin.clone()),
+                None => None,
+            };
+            if let Some(existing) = existing {
+                return Err(RegistryError::Duplicate { kind: T::KIND, name: info.name.clone(), existing });
+            }
+        }
+        for (info, factory) in entries {
+            self.register(info, factory)?;
+        }
+        Ok(())
+    }
+
     /// Creates the plugin `name` of kind `T` with `params`.
     pub fn create<T: PluginType + ?Sized>(
         &self,

@@ -68,7 +68,7 @@ pub struct PluginPaths {
 impl PluginPaths {
     /// The built-in registry plus these libraries (and any `extra` paths).
     fn registry(&self, extra: &[PathBuf]) -> anyhow::Result<entropo_core::Registry> {
-        let mut registry = entropo::builtin_registry();
+        let mut registry = entropo::builtin_registry()?;
         let paths: Vec<PathBuf> =
             self.dirs.iter().chain(&self.libs).chain(extra).cloned().collect();
         for info in entropo::load_plugins(&mut registry, &paths)? {

@@ -1,5 +1,8 @@
 //! Helpers shared by the CLI integration tests.
 
+// Each test binary uses some of these helpers, not all.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 /// The `entropo` binary built for these tests, run from the repository root

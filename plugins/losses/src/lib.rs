@@ -9,7 +9,7 @@
 //! ```
 //! use entropo_core::{Loss, Registry};
 //! let mut registry = Registry::new();
-//! entropo_losses::register(&mut registry);
+//! entropo_losses::register(&mut registry).unwrap();
 //! let params = serde_json::from_str(r#"{"alpha": 0.11, "beta": 0.1}"#).unwrap();
 //! let loss = registry.create::<dyn Loss>("entropo-dpo", &params).unwrap();
 //! assert_eq!(loss.name(), "entropo-dpo");
@@ -31,7 +31,7 @@ mod sft;
 
 use entropo_core::Registry;
 use entropo_core::loss::Loss;
-use entropo_core::registry::{PluginKind, RegistryError, builtin};
+use entropo_core::registry::{RegistryError, builtin};
 
 pub use dpo::{Dpo, DpoParams};
 pub use entropo_dpo::{EntropoDpo, EntropoDpoParams};
@@ -52,64 +52,22 @@ pub const NAMES: [&str; 5] = [
     EntropoKto::NAME,
 ];
 
-/// Registers the five built-in losses in `registry`.
-///
-/// # Panics
-///
-/// If a loss of one of these names is already registered (a programming
-/// error: built-ins are registered once, into a fresh registry). Use
-/// [`try_register`] to get the error instead.
+/// Registers the five built-in losses in `registry`, all or none: an
+/// error if one of their names is already taken.
 ///
 /// ```
 /// use entropo_core::registry::{PluginKind, Registry};
 /// let mut registry = Registry::new();
-/// entropo_losses::register(&mut registry);
+/// entropo_losses::register(&mut registry).unwrap();
 /// assert!(registry.info(PluginKind::Loss, "kto").is_some());
+/// assert!(entropo_losses::register(&mut registry).is_err(), "names already taken");
 /// ```
-pub fn register(registry: &mut Registry) {
-    if let Err(e) = try_register(registry) {
-        panic!("registering the built-in losses: {e}");
-    }
-}
-
-/// Registers the five built-in losses in `registry`, or none of them if one
-/// of their names is already taken.
-///
-/// ```
-/// use entropo_core::registry::Registry;
-/// let mut registry = Registry::new();
-/// entropo_losses::try_register(&mut registry).unwrap();
-/// assert!(entropo_losses::try_register(&mut registry).is_err());
-/// ```
-pub fn try_register(registry: &mut Registry) -> Result<(), RegistryError> {
-    if let Some(taken) = NAMES
-        .iter()
-        .find_map(|n| registry.info(PluginKind::Loss, n))
-    {
-        return Err(RegistryError::Duplicate {
-            kind: PluginKind::Loss,
-            name: taken.name.clone(),
-            existing: taken.origin.clone(),
-        });
-    }
-    let (info, factory) =
-        builtin::<dyn Loss, SftParams>(Sft::NAME, Sft::DESCRIPTION, |p| Ok(Box::new(Sft::new(p)?)));
-    registry.register(info, factory)?;
-    let (info, factory) =
-        builtin::<dyn Loss, DpoParams>(Dpo::NAME, Dpo::DESCRIPTION, |p| Ok(Box::new(Dpo::new(p)?)));
-    registry.register(info, factory)?;
-    let (info, factory) =
-        builtin::<dyn Loss, KtoParams>(Kto::NAME, Kto::DESCRIPTION, |p| Ok(Box::new(Kto::new(p)?)));
-    registry.register(info, factory)?;
-    let (info, factory) =
-        builtin::<dyn Loss, EntropoDpoParams>(EntropoDpo::NAME, EntropoDpo::DESCRIPTION, |p| {
-            Ok(Box::new(EntropoDpo::new(p)?))
-        });
-    registry.register(info, factory)?;
-    let (info, factory) =
-        builtin::<dyn Loss, EntropoKtoParams>(EntropoKto::NAME, EntropoKto::DESCRIPTION, |p| {
-            Ok(Box::new(EntropoKto::new(p)?))
-        });
-    registry.register(info, factory)?;
-    Ok(())
+pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
+    registry.register_all::<dyn Loss>([
+        builtin::<dyn Loss, SftParams>(Sft::NAME, Sft::DESCRIPTION, |p| Ok(Box::new(Sft::new(p)?))),
+        builtin::<dyn Loss, DpoParams>(Dpo::NAME, Dpo::DESCRIPTION, |p| Ok(Box::new(Dpo::new(p)?))),
+        builtin::<dyn Loss, KtoParams>(Kto::NAME, Kto::DESCRIPTION, |p| Ok(Box::new(Kto::new(p)?))),
+        builtin::<dyn Loss, EntropoDpoParams>(EntropoDpo::NAME, EntropoDpo::DESCRIPTION, |p| Ok(Box::new(EntropoDpo::new(p)?))),
+        builtin::<dyn Loss, EntropoKtoParams>(EntropoKto::NAME, EntropoKto::DESCRIPTION, |p| Ok(Box::new(EntropoKto::new(p)?))),
+    ])
 }

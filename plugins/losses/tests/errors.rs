@@ -370,8 +370,8 @@ fn registers_all_five_builtins() {
 #[test]
 fn registering_twice_is_refused_and_changes_nothing() {
     let mut reg = Registry::new();
-    entropo_losses::try_register(&mut reg).unwrap();
-    let err = entropo_losses::try_register(&mut reg).unwrap_err();
+    entropo_losses::register(&mut reg).unwrap();
+    let err = entropo_losses::register(&mut reg).unwrap_err();
     assert!(
         matches!(
             err,

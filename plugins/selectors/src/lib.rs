@@ -18,7 +18,7 @@
 //! use entropo_core::{Registry, Selector};
 //! use entropo_core::types::{ExitReason, RolloutRecord};
 //! let mut registry = Registry::new();
-//! entropo_selectors::register(&mut registry);
+//! entropo_selectors::register(&mut registry).unwrap();
 //! let params = serde_json::from_str(r#"{"final": "fewest-steps", "use_verifier": false}"#).unwrap();
 //! let hybrid = registry.create::<dyn Selector>("hybrid", &params).unwrap();
 //! let row = |id, steps| RolloutRecord { task_id: "t".into(), rollout_id: id,
@@ -38,7 +38,7 @@ mod stages;
 mod steps;
 mod verifier_max;
 
-use entropo_core::registry::{PluginKind, RegistryError, builtin};
+use entropo_core::registry::{RegistryError, builtin};
 use entropo_core::{Registry, Selector};
 
 pub use batch::{resolved_rate, select_all};
@@ -65,71 +65,24 @@ pub const NAMES: [&str; 7] = [
     PatchConsensus::NAME,
 ];
 
-/// Registers the seven built-in selectors in `registry`.
-///
-/// # Panics
-///
-/// If a selector of one of these names is already registered (a programming
-/// error: built-ins are registered once, into a fresh registry). Use
-/// [`try_register`] to get the error instead.
+/// Registers the seven built-in selectors in `registry`, all or none: an
+/// error if one of their names is already taken.
 ///
 /// ```
 /// use entropo_core::registry::{PluginKind, Registry};
 /// let mut registry = Registry::new();
-/// entropo_selectors::register(&mut registry);
+/// entropo_selectors::register(&mut registry).unwrap();
 /// assert!(registry.info(PluginKind::Selector, "patch-consensus").is_some());
+/// assert!(entropo_selectors::register(&mut registry).is_err(), "names already taken");
 /// ```
-pub fn register(registry: &mut Registry) {
-    if let Err(e) = try_register(registry) {
-        panic!("registering the built-in selectors: {e}");
-    }
-}
-
-/// Registers the seven built-in selectors in `registry`, or none of them if
-/// one of their names is already taken.
-///
-/// ```
-/// use entropo_core::registry::Registry;
-/// let mut registry = Registry::new();
-/// entropo_selectors::try_register(&mut registry).unwrap();
-/// assert!(entropo_selectors::try_register(&mut registry).is_err());
-/// ```
-pub fn try_register(registry: &mut Registry) -> Result<(), RegistryError> {
-    if let Some(taken) = NAMES
-        .iter()
-        .find_map(|n| registry.info(PluginKind::Selector, n))
-    {
-        return Err(RegistryError::Duplicate {
-            kind: PluginKind::Selector,
-            name: taken.name.clone(),
-            existing: taken.origin.clone(),
-        });
-    }
-    let entries = [
-        builtin::<dyn Selector, HybridParams>(Hybrid::NAME, Hybrid::DESCRIPTION, |p| {
-            Ok(Box::new(Hybrid::new(p)?))
-        }),
-        builtin::<dyn Selector, RandomParams>(Random::NAME, Random::DESCRIPTION, |p| {
-            Ok(Box::new(Random::new(p)?))
-        }),
-        builtin::<dyn Selector, NoParams>(First::NAME, First::DESCRIPTION, |p| {
-            Ok(Box::new(First::new(p)?))
-        }),
-        builtin::<dyn Selector, NoParams>(MostSteps::NAME, MostSteps::DESCRIPTION, |p| {
-            Ok(Box::new(MostSteps::new(p)?))
-        }),
-        builtin::<dyn Selector, NoParams>(FewestSteps::NAME, FewestSteps::DESCRIPTION, |p| {
-            Ok(Box::new(FewestSteps::new(p)?))
-        }),
-        builtin::<dyn Selector, NoParams>(VerifierMax::NAME, VerifierMax::DESCRIPTION, |p| {
-            Ok(Box::new(VerifierMax::new(p)?))
-        }),
-        builtin::<dyn Selector, NoParams>(PatchConsensus::NAME, PatchConsensus::DESCRIPTION, |p| {
-            Ok(Box::new(PatchConsensus::new(p)?))
-        }),
-    ];
-    for (info, factory) in entries {
-        registry.register(info, factory)?;
-    }
-    Ok(())
+pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
+    registry.register_all::<dyn Selector>([
+        builtin::<dyn Selector, HybridParams>(Hybrid::NAME, Hybrid::DESCRIPTION, |p| Ok(Box::new(Hybrid::new(p)?))),
+        builtin::<dyn Selector, RandomParams>(Random::NAME, Random::DESCRIPTION, |p| Ok(Box::new(Random::new(p)?))),
+        builtin::<dyn Selector, NoParams>(First::NAME, First::DESCRIPTION, |p| Ok(Box::new(First::new(p)?))),
+        builtin::<dyn Selector, NoParams>(MostSteps::NAME, MostSteps::DESCRIPTION, |p| Ok(Box::new(MostSteps::new(p)?))),
+        builtin::<dyn Selector, NoParams>(FewestSteps::NAME, FewestSteps::DESCRIPTION, |p| Ok(Box::new(FewestSteps::new(p)?))),
+        builtin::<dyn Selector, NoParams>(VerifierMax::NAME, VerifierMax::DESCRIPTION, |p| Ok(Box::new(VerifierMax::new(p)?))),
+        builtin::<dyn Selector, NoParams>(PatchConsensus::NAME, PatchConsensus::DESCRIPTION, |p| Ok(Box::new(PatchConsensus::new(p)?))),
+    ])
 }

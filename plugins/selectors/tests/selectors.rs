@@ -35,7 +35,7 @@ fn params(json: &str) -> Params {
 
 fn registry() -> Registry {
     let mut r = Registry::new();
-    entropo_selectors::register(&mut r);
+    entropo_selectors::register(&mut r).unwrap();
     r
 }
 
@@ -130,7 +130,7 @@ fn every_selector_registers_under_its_name_with_defaults() {
     }
     let mut reg = reg;
     assert!(matches!(
-        entropo_selectors::try_register(&mut reg),
+        entropo_selectors::register(&mut reg),
         Err(RegistryError::Duplicate { .. })
     ));
 }

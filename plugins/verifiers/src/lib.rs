@@ -10,7 +10,7 @@
 //! use entropo_core::{Registry, Verifier};
 //! use entropo_core::types::{Task, Trajectory};
 //! let mut registry = Registry::new();
-//! entropo_verifiers::register(&mut registry);
+//! entropo_verifiers::register(&mut registry).unwrap();
 //! let params = serde_json::from_str(r#"{"p": 0.9}"#).unwrap();
 //! let v = registry.create::<dyn Verifier>("constant", &params).unwrap();
 //! let task: Task = serde_json::from_str(r#"{"instance_id":"t","repo":"r",
@@ -21,7 +21,7 @@
 mod constant;
 mod oracle;
 
-use entropo_core::registry::{PluginKind, RegistryError, builtin};
+use entropo_core::registry::{RegistryError, builtin};
 use entropo_core::{Registry, Verifier};
 
 pub use constant::{Constant, ConstantParams};
@@ -34,55 +34,19 @@ pub use oracle::{Oracle, OracleParams};
 /// ```
 pub const NAMES: [&str; 2] = [Oracle::NAME, Constant::NAME];
 
-/// Registers the built-in verifiers in `registry`.
-///
-/// # Panics
-///
-/// If a verifier of one of these names is already registered (a programming
-/// error: built-ins are registered once, into a fresh registry). Use
-/// [`try_register`] to get the error instead.
+/// Registers the two built-in verifiers in `registry`, all or none: an
+/// error if one of their names is already taken.
 ///
 /// ```
 /// use entropo_core::registry::{PluginKind, Registry};
 /// let mut registry = Registry::new();
-/// entropo_verifiers::register(&mut registry);
+/// entropo_verifiers::register(&mut registry).unwrap();
 /// assert!(registry.info(PluginKind::Verifier, "oracle").is_some());
+/// assert!(entropo_verifiers::register(&mut registry).is_err(), "names already taken");
 /// ```
-pub fn register(registry: &mut Registry) {
-    if let Err(e) = try_register(registry) {
-        panic!("registering the built-in verifiers: {e}");
-    }
-}
-
-/// Registers the built-in verifiers in `registry`, or none of them if one of
-/// their names is already taken.
-///
-/// ```
-/// use entropo_core::registry::Registry;
-/// let mut registry = Registry::new();
-/// entropo_verifiers::try_register(&mut registry).unwrap();
-/// assert!(entropo_verifiers::try_register(&mut registry).is_err());
-/// ```
-pub fn try_register(registry: &mut Registry) -> Result<(), RegistryError> {
-    if let Some(taken) = NAMES
-        .iter()
-        .find_map(|n| registry.info(PluginKind::Verifier, n))
-    {
-        return Err(RegistryError::Duplicate {
-            kind: PluginKind::Verifier,
-            name: taken.name.clone(),
-            existing: taken.origin.clone(),
-        });
-    }
-    let (info, factory) =
-        builtin::<dyn Verifier, OracleParams>(Oracle::NAME, Oracle::DESCRIPTION, |p| {
-            Ok(Box::new(Oracle::new(p)?))
-        });
-    registry.register(info, factory)?;
-    let (info, factory) =
-        builtin::<dyn Verifier, ConstantParams>(Constant::NAME, Constant::DESCRIPTION, |p| {
-            Ok(Box::new(Constant::new(p)?))
-        });
-    registry.register(info, factory)?;
-    Ok(())
+pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
+    registry.register_all::<dyn Verifier>([
+        builtin::<dyn Verifier, OracleParams>(Oracle::NAME, Oracle::DESCRIPTION, |p| Ok(Box::new(Oracle::new(p)?))),
+        builtin::<dyn Verifier, ConstantParams>(Constant::NAME, Constant::DESCRIPTION, |p| Ok(Box::new(Constant::new(p)?))),
+    ])
 }

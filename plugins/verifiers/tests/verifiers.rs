@@ -7,7 +7,7 @@ use entropo_core::{Registry, Verifier};
 
 fn registry() -> Registry {
     let mut r = Registry::new();
-    entropo_verifiers::register(&mut r);
+    entropo_verifiers::register(&mut r).unwrap();
     r
 }
 
@@ -121,7 +121,7 @@ fn constant_rejects_p_out_of_range() {
 fn registering_twice_is_refused() {
     let mut r = registry();
     assert!(matches!(
-        entropo_verifiers::try_register(&mut r),
+        entropo_verifiers::register(&mut r),
         Err(RegistryError::Duplicate { .. })
     ));
     let schema = &r

@@ -78,7 +78,7 @@ pub fn neg_log_sig(x: f64) -> f64 {
 /// A registry holding the built-in losses.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
-    entropo_losses::register(&mut r);
+    entropo_losses::register(&mut r).unwrap();
     r
 }
 
