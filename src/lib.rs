@@ -18,6 +18,7 @@ pub fn builtin_registry() -> Result<Registry, RegistryError> {
     entropo_losses::register(&mut registry)?;
     entropo_selectors::register(&mut registry)?;
     entropo_verifiers::register(&mut registry)?;
+    entropo_envs::register(&mut registry)?;
     Ok(registry)
 }
 
