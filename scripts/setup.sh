@@ -19,6 +19,7 @@ packages=()
 command -v bwrap   >/dev/null || packages+=(bubblewrap)
 command -v setpriv >/dev/null || packages+=(util-linux)
 command -v git     >/dev/null || packages+=(git)
+command -v patch   >/dev/null || packages+=(patch)
 command -v python3 >/dev/null || packages+=(python3)
 command -v cc      >/dev/null || packages+=(build-essential)
 if ((${#packages[@]})); then

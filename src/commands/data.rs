@@ -2,12 +2,33 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use entropo_core::formats::{ExportFormat, export_file, import_file, swebench};
+use entropo_suite::SuiteConfig;
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Import tasks from another tool's format into entropo's tasks.jsonl.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Generate the bundled task suite: small Python repositories, each with
+    /// one injected bug (wrong operator, off-by-one, missing edge case, wrong
+    /// default, swapped arguments), a user's bug report, FAIL_TO_PASS and
+    /// PASS_TO_PASS unittest ids and the gold patch. The same seed gives the
+    /// same files. Writes OUT/repos/<id>/, OUT/train.jsonl, OUT/test.jsonl and
+    /// OUT/manifest.jsonl (bug family and site per task, kept from agents).
+    Suite {
+        /// Fixes every random choice.
+        #[arg(long, default_value_t = SuiteConfig::default().seed)]
+        seed: u64,
+        /// Training tasks.
+        #[arg(long, default_value_t = SuiteConfig::default().train)]
+        train: usize,
+        /// Held-out tasks (bug sites never seen in training).
+        #[arg(long, default_value_t = SuiteConfig::default().test)]
+        test: usize,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Convert entropo's native rows (sft / pairs / kto JSONL) into a
     /// training framework's format:
     ///   sharegpt          LLaMA-Factory ShareGPT SFT        (from SFT rows)
@@ -65,6 +86,17 @@ impl DataCommand {
                     tests,
                     file.display(),
                     out.display()
+                );
+                Ok(())
+            }
+            DataCommand::Suite { seed, train, test, out } => {
+                let suite = entropo_suite::generate(&SuiteConfig { seed, train, test }, &out)?;
+                println!(
+                    "generated {} train and {} held-out tasks (seed {seed}): {} and {}",
+                    suite.train.len(),
+                    suite.test.len(),
+                    out.join("train.jsonl").display(),
+                    out.join("test.jsonl").display()
                 );
                 Ok(())
             }
