@@ -52,43 +52,32 @@ fn batch_from_stdin() {
     assert!((out["loss"].as_f64().unwrap() - 2.0).abs() < 1e-12, "{out}");
 }
 
+/// Standard error of a failing `loss eval` of `plugin` on the batch `json`
+/// (written to a file named batch.json).
+fn eval_error(plugin: &str, json: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = batch_file(&dir, json);
+    let a = entropo().args(["loss", "eval", "--plugin", plugin, "--input"]).arg(&path).assert().failure();
+    stderr_of(&a)
+}
+
 #[test]
 fn missing_field_is_reported_with_its_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = batch_file(&dir, r#"{"pairs":[{"chosen":{"ref_logp":-1.0},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
-    let a = entropo()
-        .args(["loss", "eval", "--plugin", "dpo", "--input"])
-        .arg(&path)
-        .assert()
-        .failure();
-    let err = stderr_of(&a);
+    let err = eval_error("dpo", r#"{"pairs":[{"chosen":{"ref_logp":-1.0},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
     assert!(err.contains("batch.json: pairs[0].chosen: missing field `logp`"), "{err}");
 }
 
 #[test]
 fn a_batch_the_loss_cannot_use_is_an_error_naming_the_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = batch_file(&dir, r#"{"pairs":[{"chosen":{"logp":-1.0,"ref_logp":-1.0},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
-    let a = entropo()
-        .args(["loss", "eval", "--plugin", "kto", "--input"])
-        .arg(&path)
-        .assert()
-        .failure();
-    assert!(stderr_of(&a).contains("pairs"), "{}", stderr_of(&a));
+    let err = eval_error("kto", r#"{"pairs":[{"chosen":{"logp":-1.0,"ref_logp":-1.0},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
+    assert!(err.contains("batch.json: loss `kto`: pairs: "), "{err}");
 }
 
 #[test]
 fn non_finite_number_is_an_error_naming_the_entry() {
     // JSON has no NaN or infinity; a number too large for f64 is its nearest
     // spelling, and must be refused with the entry named.
-    let dir = tempfile::tempdir().unwrap();
-    let path = batch_file(&dir, r#"{"pairs":[{"chosen":{"logp":-1.0,"ref_logp":-1e999},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
-    let a = entropo()
-        .args(["loss", "eval", "--plugin", "dpo", "--input"])
-        .arg(&path)
-        .assert()
-        .failure();
-    let err = stderr_of(&a);
+    let err = eval_error("dpo", r#"{"pairs":[{"chosen":{"logp":-1.0,"ref_logp":-1e999},"rejected":{"logp":-2.0,"ref_logp":-2.0}}]}"#);
     assert!(err.contains("batch.json: pairs[0].chosen.ref_logp: number out of range"), "{err}");
 }
 
