@@ -31,6 +31,12 @@ pub enum BuildError {
 /// `.dylib` or `.dll`). Uses the cargo running the current tests (`$CARGO`)
 /// when there is one.
 ///
+/// The build goes to its own target folder (`plugin-build` inside the
+/// workspace's target folder): a `cargo build -p` resolves dependency
+/// features differently from the `cargo test` that runs the caller, and
+/// sharing one folder would overwrite the caller's own artefacts (doc tests
+/// built afterwards would then see two versions of the same crate).
+///
 /// ```no_run
 /// let lib = entropo_sdk::build::cdylib("entropo-example-simpo", std::path::Path::new("."), &[]).unwrap();
 /// let mut registry = entropo_sdk::Registry::new();
@@ -38,7 +44,12 @@ pub enum BuildError {
 /// ```
 pub fn cdylib(package: &str, workspace: &Path, args: &[&str]) -> Result<PathBuf, BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
+        .join("plugin-build");
     let output = Command::new(cargo)
+        .env("CARGO_TARGET_DIR", &target)
         .args(["build", "-p", package, "--message-format=json-render-diagnostics"])
         .args(args)
         .current_dir(workspace)
@@ -49,12 +60,12 @@ pub fn cdylib(package: &str, workspace: &Path, args: &[&str]) -> Result<PathBuf,
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
-    let target = package.replace('-', "_");
+    let crate_name = package.replace('-', "_");
     let suffix = std::env::consts::DLL_SUFFIX;
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == target.as_str())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == crate_name.as_str())
         .flat_map(|msg| msg["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .find(|f| f.to_string_lossy().ends_with(suffix))
