@@ -9,8 +9,9 @@ pub enum DataCommand {
     /// Import tasks from another tool's format into entropo's tasks.jsonl.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Generate the bundled task suite: small Python repositories, each with
-    /// one injected bug (wrong operator, off-by-one, missing edge case, wrong
+    /// Generate the bundled task suite of small buggy Python repositories.
+    ///
+    /// Each repository has one injected bug (wrong operator, off-by-one, missing edge case, wrong
     /// default, swapped arguments), a user's bug report, FAIL_TO_PASS and
     /// PASS_TO_PASS unittest ids and the gold patch. The same seed gives the
     /// same files. Writes OUT/repos/<id>/, OUT/train.jsonl, OUT/test.jsonl and
@@ -29,8 +30,9 @@ pub enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Convert entropo's native rows (sft / pairs / kto JSONL) into a
-    /// training framework's format:
+    /// Convert native rows to LLaMA-Factory or TRL training rows, and back.
+    ///
+    /// Reads entropo's native rows (sft / pairs / kto JSONL) and writes:
     ///   sharegpt          LLaMA-Factory ShareGPT SFT        (from SFT rows)
     ///   llamafactory-dpo  LLaMA-Factory pairwise, multi-turn (from preference pairs)
     ///   llamafactory-kto  LLaMA-Factory KTO                 (from KTO samples)
