@@ -30,7 +30,7 @@ pub enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Convert native rows to LLaMA-Factory or TRL training rows, and back.
+    /// Convert native rows to LLaMA-Factory or TRL training rows, and back
     ///
     /// Reads entropo's native rows (sft / pairs / kto JSONL) and writes:
     ///   sharegpt          LLaMA-Factory ShareGPT SFT        (from SFT rows)

@@ -40,7 +40,7 @@ pub const EDITOR_STATE_DIR: &str = ".entropo";
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.register_all::<dyn Environment>([builtin::<dyn Environment, LocalParams>(
         "local",
-        "A task's workspace folder in a temporary copy: R2E tools as WASM modules, bash in bubblewrap, unittest judging.",
+        "A task's workspace folder in a temporary copy: R2E tools as WASM modules, bash in bubblewrap, unittest judging",
         |params| Ok(Box::new(LocalEnv::new(params)?)),
     )])
 }
