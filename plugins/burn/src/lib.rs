@@ -1,0 +1,1 @@
+//! Llama/Qwen-family decoders with LoRA on burn.
