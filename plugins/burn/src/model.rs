@@ -1,0 +1,279 @@
+//! The decoder: embeddings, pre-norm blocks with grouped-query attention and
+//! a SwiGLU MLP, a final RMSNorm and the output head — the shape shared by
+//! Llama 2/3, SmolLM2, Qwen2/2.5 and Qwen3.
+
+use std::path::Path;
+
+use burn::tensor::activation::{silu, softmax};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::config::{Family, ModelConfig};
+use crate::error::ModelError;
+use crate::lora::{Adapters, Proj};
+use crate::rope;
+use crate::weights::{HostTensor, TensorStore};
+
+/// A dense layer stored as `[in, out]` (the transpose of HuggingFace's layout).
+#[derive(Debug, Clone)]
+pub struct Linear<B: Backend> {
+    /// `[in, out]`.
+    pub weight: Tensor<B, 2>,
+    /// `[out]`, when the layer has one.
+    pub bias: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Linear<B> {
+    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let y = x.matmul(self.weight.clone().unsqueeze::<3>());
+        match &self.bias {
+            Some(b) => y + b.clone().unsqueeze::<3>(),
+            None => y,
+        }
+    }
+}
+
+/// One decoder block's weights.
+#[derive(Debug, Clone)]
+pub struct Block<B: Backend> {
+    /// RMSNorm before attention.
+    pub attn_norm: Tensor<B, 1>,
+    /// The seven projections, indexed by [`Proj`].
+    pub proj: Vec<Linear<B>>,
+    /// Qwen3's per-head RMSNorm on queries.
+    pub q_norm: Option<Tensor<B, 1>>,
+    /// Qwen3's per-head RMSNorm on keys.
+    pub k_norm: Option<Tensor<B, 1>>,
+    /// RMSNorm before the MLP.
+    pub mlp_norm: Tensor<B, 1>,
+}
+
+/// Keys and values of the positions seen so far, per layer, for sampling.
+#[derive(Debug, Clone)]
+pub struct KvCache<B: Backend> {
+    layers: Vec<Option<(Tensor<B, 4>, Tensor<B, 4>)>>,
+    len: usize,
+}
+
+impl<B: Backend> KvCache<B> {
+    /// An empty cache for `layers` blocks.
+    pub fn new(layers: usize) -> Self {
+        KvCache { layers: vec![None; layers], len: 0 }
+    }
+
+    /// Number of positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A Llama/Qwen-family decoder on backend `B`.
+#[derive(Debug, Clone)]
+pub struct Decoder<B: Backend> {
+    /// The architecture.
+    pub config: ModelConfig,
+    /// `[vocab, hidden]`.
+    pub embed: Tensor<B, 2>,
+    /// The blocks.
+    pub blocks: Vec<Block<B>>,
+    /// Final RMSNorm.
+    pub norm: Tensor<B, 1>,
+    /// `[hidden, vocab]`; `None` when tied to the embeddings.
+    pub lm_head: Option<Tensor<B, 2>>,
+    inv_freq: Vec<f64>,
+    device: B::Device,
+}
+
+/// Moves a host tensor to the device.
+pub fn to_device<B: Backend, const D: usize>(t: HostTensor, device: &B::Device) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(t.data, t.shape), device)
+}
+
+/// `[out, in]` (HuggingFace) → `[in, out]`, on the host.
+pub fn transpose_host(t: HostTensor) -> HostTensor {
+    let (rows, cols) = (t.shape[0], t.shape[1]);
+    let mut data = vec![0.0; t.data.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            data[c * rows + r] = t.data[r * cols + c];
+        }
+    }
+    HostTensor { shape: vec![cols, rows], data }
+}
+
+fn rms_norm<B: Backend, const D: usize>(x: Tensor<B, D>, weight: &Tensor<B, 1>, eps: f64) -> Tensor<B, D> {
+    let var = x.clone().square().mean_dim(D - 1);
+    let w = weight.clone().unsqueeze::<D>();
+    x * (var + eps).sqrt().recip() * w
+}
+
+/// `x·cos + rotate_half(x)·sin` for `x` of shape `[batch, heads, len, head_dim]`.
+fn apply_rope<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Tensor<B, 4> {
+    let half = x.dims()[3] / 2;
+    let x1 = x.clone().narrow(3, 0, half);
+    let x2 = x.clone().narrow(3, half, half);
+    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+    x * cos.clone() + rotated * sin.clone()
+}
+
+impl<B: Backend> Decoder<B> {
+    /// Loads a HuggingFace model folder (`config.json` and safetensors weights).
+    pub fn load(dir: &Path, device: &B::Device) -> Result<Decoder<B>, ModelError> {
+        let config = ModelConfig::from_dir(dir)?;
+        let mut store = TensorStore::open_dir(dir)?;
+        Decoder::from_store(config, &mut store, device)
+    }
+
+    /// Builds the decoder from named HuggingFace tensors.
+    pub fn from_store(config: ModelConfig, store: &mut TensorStore, device: &B::Device) -> Result<Decoder<B>, ModelError> {
+        let c = &config;
+        let (h, d) = (c.hidden_size, c.head_dim);
+        let embed = to_device(store.take("model.embed_tokens.weight", &[c.vocab_size, h])?, device);
+        let mut blocks = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let mut proj = Vec::with_capacity(7);
+            for which in Proj::ALL {
+                let (inp, out) = which.shape(c);
+                let module = which.module();
+                let weight = transpose_host(store.take(&format!("{p}.{module}.weight"), &[out, inp])?);
+                let has_bias = c.attention_bias && matches!(which, Proj::Q | Proj::K | Proj::V);
+                let bias = if has_bias {
+                    Some(to_device(store.take(&format!("{p}.{module}.bias"), &[out])?, device))
+                } else {
+                    None
+                };
+                proj.push(Linear { weight: to_device(weight, device), bias });
+            }
+            let (q_norm, k_norm) = if c.family == Family::Qwen3 {
+                (
+                    Some(to_device(store.take(&format!("{p}.self_attn.q_norm.weight"), &[d])?, device)),
+                    Some(to_device(store.take(&format!("{p}.self_attn.k_norm.weight"), &[d])?, device)),
+                )
+            } else {
+                (None, None)
+            };
+            blocks.push(Block {
+                attn_norm: to_device(store.take(&format!("{p}.input_layernorm.weight"), &[h])?, device),
+                proj,
+                q_norm,
+                k_norm,
+                mlp_norm: to_device(store.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?, device),
+            });
+        }
+        let norm = to_device(store.take("model.norm.weight", &[h])?, device);
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(to_device(transpose_host(store.take("lm_head.weight", &[c.vocab_size, h])?), device))
+        };
+        let inv_freq = rope::inv_freq(d, c.rope_theta, &c.rope_scaling);
+        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, device: device.clone() })
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &B::Device {
+        &self.device
+    }
+
+    /// Logits `[batch, len, vocab]` for token ids `[batch, len]`.
+    ///
+    /// With `adapters`, every adapted projection adds its LoRA term; without,
+    /// this is the base (reference) model. With a `cache`, `ids` continue the
+    /// cached positions and the cache is extended.
+    pub fn forward(
+        &self,
+        ids: Tensor<B, 2, Int>,
+        adapters: Option<&Adapters<B>>,
+        mut cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        let c = &self.config;
+        let [batch, len] = ids.dims();
+        let start = cache.as_ref().map_or(0, |k| k.len);
+        let (nh, nkv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let total = start + len;
+
+        let mut x = self.embed.clone().select(0, ids.reshape([batch * len])).reshape([batch, len, c.hidden_size]);
+        let (cos, sin) = rope::tables(&self.inv_freq, start, len);
+        let cos: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(cos, [len, d]), &self.device).unsqueeze();
+        let sin: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(sin, [len, d]), &self.device).unsqueeze();
+        let bias: Vec<f32> = (0..len)
+            .flat_map(|i| (0..total).map(move |j| if j <= start + i { 0.0 } else { -1e9 }))
+            .collect();
+        let causal: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(bias, [len, total]), &self.device).unsqueeze();
+        let scale = 1.0 / (d as f64).sqrt();
+
+        for (i, block) in self.blocks.iter().enumerate() {
+            let proj = |which: Proj, input: Tensor<B, 3>| {
+                let base = block.proj[which as usize].forward(input.clone());
+                match adapters.and_then(|a| a.get(i, which)) {
+                    Some(lora) => base + lora.forward(input),
+                    None => base,
+                }
+            };
+            let h = rms_norm(x.clone(), &block.attn_norm, c.rms_norm_eps);
+            let heads = |t: Tensor<B, 3>, n: usize| t.reshape([batch, len, n, d]).swap_dims(1, 2);
+            let mut q = heads(proj(Proj::Q, h.clone()), nh);
+            let mut k = heads(proj(Proj::K, h.clone()), nkv);
+            let mut v = heads(proj(Proj::V, h), nkv);
+            if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
+                q = rms_norm(q, qn, c.rms_norm_eps);
+                k = rms_norm(k, kn, c.rms_norm_eps);
+            }
+            q = apply_rope(q, &cos, &sin);
+            k = apply_rope(k, &cos, &sin);
+            if let Some(cache) = cache.as_deref_mut() {
+                if let Some((pk, pv)) = cache.layers[i].take() {
+                    k = Tensor::cat(vec![pk, k], 2);
+                    v = Tensor::cat(vec![pv, v], 2);
+                }
+                cache.layers[i] = Some((k.clone(), v.clone()));
+            }
+            let repeat = |t: Tensor<B, 4>| {
+                if nh == nkv {
+                    t
+                } else {
+                    t.unsqueeze_dim::<5>(2).expand([batch, nkv, nh / nkv, total, d]).reshape([batch, nh, total, d])
+                }
+            };
+            let (k, v) = (repeat(k), repeat(v));
+            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + causal.clone();
+            let attn = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([batch, len, nh * d]);
+            x = x + proj(Proj::O, attn);
+            let h = rms_norm(x.clone(), &block.mlp_norm, c.rms_norm_eps);
+            let gated = silu(proj(Proj::Gate, h.clone())) * proj(Proj::Up, h);
+            x = x + proj(Proj::Down, gated);
+        }
+        if let Some(cache) = cache {
+            cache.len = total;
+        }
+        let x = rms_norm(x, &self.norm, c.rms_norm_eps);
+        let head = match &self.lm_head {
+            Some(w) => w.clone(),
+            None => self.embed.clone().transpose(),
+        };
+        x.matmul(head.unsqueeze::<3>())
+    }
+
+    /// Token ids on this model's device.
+    pub fn ids(&self, rows: &[Vec<u32>]) -> Result<Tensor<B, 2, Int>, ModelError> {
+        let len = rows.first().map_or(0, Vec::len);
+        if len == 0 || rows.iter().any(|r| r.len() != len) {
+            return Err(ModelError::Invalid("token rows must be non-empty and of equal length".into()));
+        }
+        let vocab = self.config.vocab_size as u32;
+        let mut flat = Vec::with_capacity(rows.len() * len);
+        for &t in rows.iter().flatten() {
+            if t >= vocab {
+                return Err(ModelError::Invalid(format!("token id {t} is outside the vocabulary ({vocab})")));
+            }
+            flat.push(t as i64);
+        }
+        Ok(Tensor::from_data(TensorData::new(flat, [rows.len(), len]), &self.device))
+    }
+}
