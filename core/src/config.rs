@@ -57,6 +57,12 @@ pub struct ExperimentConfig {
     /// Where the agent acts.
     #[serde(default)]
     pub environment: Option<PluginRef>,
+    /// The model: its folder and the tensor backend.
+    #[serde(default)]
+    pub model: Option<crate::training::ModelSection>,
+    /// Training settings (SFT and preference optimisation).
+    #[serde(default)]
+    pub train: Option<crate::training::TrainSection>,
 }
 
 fn default_output_dir() -> PathBuf {
@@ -166,6 +172,12 @@ impl ExperimentConfig {
     /// Checks that every named plugin exists in `registry` and accepts its
     /// parameters. `file` is named in the error.
     pub fn validate(&self, file: &Path, registry: &Registry) -> Result<(), ConfigError> {
+        if let Some(train) = &self.train {
+            train.check().map_err(|text| {
+                let (key, message) = text.split_once(": ").unwrap_or(("train", text.as_str()));
+                ConfigError::Invalid { file: file.to_path_buf(), key: key.to_string(), message: message.to_string() }
+            })?;
+        }
         for (key, kind, r) in self.plugin_refs() {
             registry.check(kind, &r.name, &r.params).map_err(|source| {
                 let key = match &source {

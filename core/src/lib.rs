@@ -6,6 +6,7 @@
 //! experiment configs ([`config`]). It depends on no plugin, no tensor
 //! library and no sandbox.
 
+pub mod agent;
 pub mod config;
 pub mod environment;
 pub mod formats;
@@ -13,6 +14,7 @@ pub mod io;
 pub mod loss;
 pub mod registry;
 pub mod selector;
+pub mod training;
 pub mod types;
 pub mod verifier;
 

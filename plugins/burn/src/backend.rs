@@ -1,46 +1,21 @@
 //! Picking a burn backend at run time from what the build enabled.
 
 use burn::tensor::backend::AutodiffBackend;
-use serde::{Deserialize, Serialize};
+pub use entropo_core::training::Backend as BackendKind;
 
 use crate::error::ModelError;
 
-/// A tensor backend, as a config names it.
+/// Whether this build includes `kind`.
 ///
 /// ```
-/// use entropo_burn::backend::BackendKind;
-/// let k: BackendKind = serde_json::from_str("\"ndarray\"").unwrap();
-/// assert!(k.is_built());
+/// use entropo_burn::backend::{is_built, BackendKind};
+/// assert!(is_built(BackendKind::Ndarray));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// CPU through ndarray (the `ndarray` feature, default).
-    #[default]
-    Ndarray,
-    /// LibTorch through tch (the `tch` feature): GPU 0 if CUDA is available, else CPU.
-    Tch,
-    /// NVIDIA GPUs through CubeCL (the `cuda` feature).
-    Cuda,
-}
-
-impl BackendKind {
-    /// Whether this build includes the backend.
-    pub fn is_built(self) -> bool {
-        match self {
-            BackendKind::Ndarray => cfg!(feature = "ndarray"),
-            BackendKind::Tch => cfg!(feature = "tch"),
-            BackendKind::Cuda => cfg!(feature = "cuda"),
-        }
-    }
-
-    /// The config spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Ndarray => "ndarray",
-            BackendKind::Tch => "tch",
-            BackendKind::Cuda => "cuda",
-        }
+pub fn is_built(kind: BackendKind) -> bool {
+    match kind {
+        BackendKind::Ndarray => cfg!(feature = "ndarray"),
+        BackendKind::Tch => cfg!(feature = "tch"),
+        BackendKind::Cuda => cfg!(feature = "cuda"),
     }
 }
 

@@ -27,7 +27,7 @@ pub mod lora;
 pub mod model;
 pub mod rope;
 pub mod sample;
-// pub mod train;
+pub mod train;
 pub mod weights;
 
 pub use error::ModelError;

@@ -12,7 +12,7 @@ use std::path::Path;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use serde::{Deserialize, Serialize};
+pub use entropo_core::training::LoraConfig;
 
 use crate::config::ModelConfig;
 use crate::error::ModelError;
@@ -71,80 +71,38 @@ impl Proj {
     }
 }
 
-/// Rank, scale, dropout and target layers of the adapters.
+/// The layers a [`LoraConfig`] adapts; an unknown name is an error that
+/// lists the valid ones.
 ///
 /// ```
-/// use entropo_burn::lora::{LoraConfig, Proj};
-/// let all = LoraConfig::default();
-/// assert_eq!((all.r, all.alpha, all.scale()), (8, 16.0, 2.0));
-/// assert_eq!(all.targets().unwrap().len(), 7);
-/// let qv = LoraConfig { target_modules: vec!["q_proj".into(), "v_proj".into()], ..all };
-/// assert_eq!(qv.targets().unwrap(), vec![Proj::Q, Proj::V]);
+/// use entropo_burn::lora::{targets, LoraConfig, Proj};
+/// assert_eq!(targets(&LoraConfig::default()).unwrap().len(), 7);
+/// let qv = LoraConfig { target_modules: vec!["q_proj".into(), "v_proj".into()], ..Default::default() };
+/// assert_eq!(targets(&qv).unwrap(), vec![Proj::Q, Proj::V]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoraConfig {
-    /// Rank (paper: 8).
-    #[serde(default = "default_r")]
-    pub r: usize,
-    /// Scale numerator: the update is `alpha / r · B·A` (paper: 16).
-    #[serde(default = "default_alpha")]
-    pub alpha: f64,
-    /// Dropout on the adapter's input while training.
-    #[serde(default)]
-    pub dropout: f64,
-    /// Layers to adapt: `all` (every linear layer) or PEFT names such as `q_proj`.
-    #[serde(default = "default_targets")]
-    pub target_modules: Vec<String>,
-}
-
-fn default_r() -> usize {
-    8
-}
-fn default_alpha() -> f64 {
-    16.0
-}
-fn default_targets() -> Vec<String> {
-    vec!["all".into()]
-}
-
-impl Default for LoraConfig {
-    fn default() -> Self {
-        LoraConfig { r: default_r(), alpha: default_alpha(), dropout: 0.0, target_modules: default_targets() }
+pub fn targets(config: &LoraConfig) -> Result<Vec<Proj>, ModelError> {
+    if config.r == 0 {
+        return Err(ModelError::Invalid("lora.r: must be at least 1".into()));
     }
-}
-
-impl LoraConfig {
-    /// `alpha / r`.
-    pub fn scale(&self) -> f64 {
-        self.alpha / self.r as f64
+    if !(0.0..1.0).contains(&config.dropout) {
+        return Err(ModelError::Invalid("lora.dropout: must be in [0, 1)".into()));
     }
-
-    /// The adapted layers; an unknown name is an error that lists the valid ones.
-    pub fn targets(&self) -> Result<Vec<Proj>, ModelError> {
-        if self.r == 0 {
-            return Err(ModelError::Invalid("lora.r: must be at least 1".into()));
+    let mut out = Vec::new();
+    for name in &config.target_modules {
+        if name == "all" || name == "all-linear" {
+            return Ok(Proj::ALL.to_vec());
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(ModelError::Invalid("lora.dropout: must be in [0, 1)".into()));
+        let p = Proj::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+            ModelError::Invalid(format!(
+                "lora.target_modules: unknown layer {name:?} (expected all or one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
+            ))
+        })?;
+        if !out.contains(&p) {
+            out.push(p);
         }
-        let mut out = Vec::new();
-        for name in &self.target_modules {
-            if name == "all" || name == "all-linear" {
-                return Ok(Proj::ALL.to_vec());
-            }
-            let p = Proj::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
-                ModelError::Invalid(format!(
-                    "lora.target_modules: unknown layer {name:?} (expected all or one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
-                ))
-            })?;
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        out.sort();
-        Ok(out)
     }
+    out.sort();
+    Ok(out)
 }
 
 /// One adapted layer: `A` is `[in, r]`, `B` is `[r, out]` (PEFT stores the transposes).
@@ -175,7 +133,7 @@ impl LoraWeights {
     pub fn init(model: &ModelConfig, config: LoraConfig, seed: u64) -> Result<LoraWeights, ModelError> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut pairs = BTreeMap::new();
-        let targets = config.targets()?;
+        let targets = targets(&config)?;
         for layer in 0..model.num_hidden_layers {
             for &p in &targets {
                 let (inp, out) = p.shape(model);
@@ -226,7 +184,7 @@ impl LoraWeights {
             _ => return Err(field("target_modules", "expected a list of layer names")),
         };
         let config = LoraConfig { r: r as usize, alpha, dropout, target_modules };
-        let targets = config.targets().map_err(|e| field("target_modules", &e.to_string()))?;
+        let targets = targets(&config).map_err(|e| field("target_modules", &e.to_string()))?;
         let mut store = TensorStore::open_file(&dir.join("adapter_model.safetensors"))?;
         let mut pairs = BTreeMap::new();
         for layer in 0..model.num_hidden_layers {
