@@ -22,6 +22,7 @@
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod jobs;
 pub mod logprob;
 pub mod lora;
 pub mod model;
@@ -30,4 +31,5 @@ pub mod sample;
 pub mod train;
 pub mod weights;
 
+pub use burn;
 pub use error::ModelError;

@@ -176,6 +176,84 @@ impl<B: Backend> Decoder<B> {
         Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, device: device.clone() })
     }
 
+    /// A decoder with random weights (normal, std 0.02; norms 1), for
+    /// training from scratch and for benchmarks.
+    pub fn random(config: ModelConfig, seed: u64, device: &B::Device) -> Decoder<B> {
+        use rand::{SeedableRng, rngs::StdRng};
+        use rand_distr::{Distribution, Normal};
+        let mut rng = StdRng::seed_from_u64(seed);
+        let normal = Normal::new(0.0f32, 0.02).expect("valid std");
+        let mut store = TensorStore::empty();
+        let c = &config;
+        let mut add = |name: String, shape: Vec<usize>, ones: bool| {
+            let n = shape.iter().product();
+            let data = if ones { vec![1.0; n] } else { (0..n).map(|_| normal.sample(&mut rng)).collect() };
+            store.insert(name, HostTensor { shape, data });
+        };
+        add("model.embed_tokens.weight".into(), vec![c.vocab_size, c.hidden_size], false);
+        for i in 0..c.num_hidden_layers {
+            for p in Proj::ALL {
+                let (inp, out) = p.shape(c);
+                add(format!("model.layers.{i}.{}.weight", p.module()), vec![out, inp], false);
+                if c.attention_bias && matches!(p, Proj::Q | Proj::K | Proj::V) {
+                    add(format!("model.layers.{i}.{}.bias", p.module()), vec![out], false);
+                }
+            }
+            if c.family == Family::Qwen3 {
+                add(format!("model.layers.{i}.self_attn.q_norm.weight"), vec![c.head_dim], true);
+                add(format!("model.layers.{i}.self_attn.k_norm.weight"), vec![c.head_dim], true);
+            }
+            add(format!("model.layers.{i}.input_layernorm.weight"), vec![c.hidden_size], true);
+            add(format!("model.layers.{i}.post_attention_layernorm.weight"), vec![c.hidden_size], true);
+        }
+        add("model.norm.weight".into(), vec![c.hidden_size], true);
+        if !c.tie_word_embeddings {
+            add("lm_head.weight".into(), vec![c.vocab_size, c.hidden_size], false);
+        }
+        Decoder::from_store(config, &mut store, device).expect("random weights have the config's shapes")
+    }
+
+    /// Writes the weights as a HuggingFace model folder (`config.json` and
+    /// `model.safetensors`, f32), e.g. after merging an adapter.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+        let host = |t: &Tensor<B, 2>| {
+            let shape = t.dims().to_vec();
+            HostTensor { shape, data: t.to_data().convert::<f32>().to_vec::<f32>().expect("converted to f32") }
+        };
+        let host1 = |t: &Tensor<B, 1>| HostTensor {
+            shape: t.dims().to_vec(),
+            data: t.to_data().convert::<f32>().to_vec::<f32>().expect("converted to f32"),
+        };
+        let mut tensors = std::collections::BTreeMap::new();
+        tensors.insert("model.embed_tokens.weight".to_string(), host(&self.embed));
+        for (i, b) in self.blocks.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            for which in Proj::ALL {
+                let linear = &b.proj[which as usize];
+                tensors.insert(format!("{p}.{}.weight", which.module()), transpose_host(host(&linear.weight)));
+                if let Some(bias) = &linear.bias {
+                    tensors.insert(format!("{p}.{}.bias", which.module()), host1(bias));
+                }
+            }
+            if let (Some(q), Some(k)) = (&b.q_norm, &b.k_norm) {
+                tensors.insert(format!("{p}.self_attn.q_norm.weight"), host1(q));
+                tensors.insert(format!("{p}.self_attn.k_norm.weight"), host1(k));
+            }
+            tensors.insert(format!("{p}.input_layernorm.weight"), host1(&b.attn_norm));
+            tensors.insert(format!("{p}.post_attention_layernorm.weight"), host1(&b.mlp_norm));
+        }
+        tensors.insert("model.norm.weight".to_string(), host1(&self.norm));
+        if let Some(head) = &self.lm_head {
+            tensors.insert("lm_head.weight".to_string(), transpose_host(host(head)));
+        }
+        let meta = std::collections::BTreeMap::from([("format".to_string(), "pt".to_string())]);
+        crate::weights::save(&dir.join("model.safetensors"), &tensors, &meta)?;
+        let config = serde_json::to_string_pretty(&self.config.to_json()).expect("JSON serialises");
+        entropo_core::io::write_atomic(&dir.join("config.json"), config.as_bytes())?;
+        Ok(())
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> &B::Device {
         &self.device

@@ -102,6 +102,16 @@ impl TensorStore {
         Ok(())
     }
 
+    /// A store holding nothing yet (see [`insert`](Self::insert)).
+    pub fn empty() -> TensorStore {
+        TensorStore { origin: PathBuf::from("<memory>"), tensors: BTreeMap::new() }
+    }
+
+    /// Adds (or replaces) a tensor.
+    pub fn insert(&mut self, name: String, tensor: HostTensor) {
+        self.tensors.insert(name, (self.origin.clone(), tensor));
+    }
+
     /// Whether a tensor of this name is (still) present.
     pub fn contains(&self, name: &str) -> bool {
         self.tensors.contains_key(name)

@@ -77,10 +77,16 @@ fn peft_adapter_matches_and_merges() {
     assert!(max_abs_diff(&expected.data, &base.data) > 1e-2, "the fixture's adapter changes the logits");
     assert!(max_abs_diff(&logits_of(&model, None, &rows), &base.data) < 1e-4);
 
-    // Merged into the base weights, the adapter's effect stays.
+    // Merged into the base weights, the adapter's effect stays, also after
+    // exporting the merged model as a HuggingFace folder and loading it back.
     lora.merge_into(&mut model);
     let diff = max_abs_diff(&logits_of(&model, None, &rows), &expected.data);
     assert!(diff < 1e-4, "merged: max |Δlogit| = {diff}");
+    let out = tempfile::tempdir().unwrap();
+    model.save(out.path()).unwrap();
+    let exported = Decoder::<B>::load(out.path(), &Default::default()).unwrap();
+    let diff = max_abs_diff(&logits_of(&exported, None, &rows), &expected.data);
+    assert!(diff < 1e-4, "exported: max |Δlogit| = {diff}");
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! from it to the same result as an uninterrupted one.
 
 mod checkpoint;
+pub mod data;
 mod optim;
 mod trainer;
 

@@ -1,0 +1,91 @@
+//! Whole jobs — train, generate — on the backend a config names.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::AutodiffBackend;
+use entropo_core::Loss;
+use entropo_core::training::{ModelSection, TrainSection};
+
+use crate::backend::{BackendJob, BackendKind, dispatch};
+use crate::error::ModelError;
+use crate::lora::LoraWeights;
+use crate::model::Decoder;
+use crate::sample::{Generation, SamplingParams, generate};
+use crate::train::{Example, StepMetrics, TrainSummary, Trainer};
+
+/// Loads `model`'s folder on `device` and merges its `merge_adapters`.
+pub fn load_model<B: burn::tensor::backend::Backend>(
+    model: &ModelSection,
+    device: &B::Device,
+) -> Result<Decoder<B>, ModelError> {
+    let mut decoder = Decoder::load(&model.path, device)?;
+    for dir in &model.merge_adapters {
+        LoraWeights::load_peft(dir, &decoder.config)?.merge_into(&mut decoder);
+    }
+    Ok(decoder)
+}
+
+/// A training run: [`Trainer::run`] on the backend `model.backend`.
+pub struct TrainJob<'a> {
+    /// The base model (and adapters merged into it first).
+    pub model: &'a ModelSection,
+    /// Optimisation settings.
+    pub settings: &'a TrainSection,
+    /// Tokenised examples.
+    pub examples: &'a [Example],
+    /// The objective.
+    pub loss: &'a dyn Loss,
+    /// Seed.
+    pub seed: u64,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Called after every step.
+    pub observer: &'a mut dyn FnMut(&StepMetrics) -> ControlFlow<()>,
+}
+
+impl BackendJob for TrainJob<'_> {
+    type Output = TrainSummary;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<TrainSummary, ModelError> {
+        let model = load_model::<B>(self.model, &device)?;
+        Trainer::new(&model, self.loss, self.settings, self.seed, self.out).run(self.examples, |m| (self.observer)(m))
+    }
+}
+
+/// Runs `job` on its model's backend.
+pub fn train(job: TrainJob<'_>) -> Result<TrainSummary, ModelError> {
+    dispatch(job.model.backend, job)
+}
+
+/// Sampling a continuation of a tokenised prompt.
+pub struct GenerateJob<'a> {
+    /// The model.
+    pub model: ModelSection,
+    /// A LoRA adapter applied without merging.
+    pub adapter: Option<PathBuf>,
+    /// Prompt token ids.
+    pub prompt: &'a [u32],
+    /// Token ids that end generation.
+    pub stop: &'a [u32],
+    /// Sampling settings.
+    pub params: SamplingParams,
+    /// Receives each token as it is produced.
+    pub on_token: &'a mut dyn FnMut(u32),
+}
+
+impl BackendJob for GenerateJob<'_> {
+    type Output = Generation;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Generation, ModelError> {
+        let model = load_model::<B::InnerBackend>(&self.model, &device)?;
+        let adapters = match &self.adapter {
+            Some(dir) => Some(LoraWeights::load_peft(dir, &model.config)?.to_device(&device, false)),
+            None => None,
+        };
+        generate(&model, adapters.as_ref(), self.prompt, self.stop, &self.params, self.on_token)
+    }
+}
+
+/// Runs `job` on `backend`.
+pub fn generate_on(backend: BackendKind, job: GenerateJob<'_>) -> Result<Generation, ModelError> {
+    dispatch(backend, job)
+}
