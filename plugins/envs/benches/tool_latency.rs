@@ -6,7 +6,13 @@
 //!   R2E-style scaffold pays per tool call, before any `docker exec`);
 //! - `search` over a small repository as a WASM call, beside the same search
 //!   in a per-call Python script;
-//! - `execute_bash` of `true` in the bubblewrap sandbox, beside plain `bash -c true`.
+//! - `execute_bash` of `true` in the bubblewrap sandbox, beside plain `bash -c true`;
+//! - with a Docker engine (`DOCKER_HOST`, see `scripts/docker.sh`): the same
+//!   Python scripts run per call through `docker exec` in the `docker`
+//!   environment's running container (what R2E-style scaffolds pay), and
+//!   `execute_bash` of `true` in that environment (one Engine API exec)
+//!   beside plain `bash -c true`, and its `reset` (workspace copy, container
+//!   created and started) beside the `local` environment's.
 //!
 //!     cargo bench -p entropo-envs --bench tool_latency
 
@@ -15,7 +21,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use entropo_core::environment::{Environment, ToolCall};
+use entropo_core::types::Task;
 use entropo_envs::bash::{self, Sandbox};
+use entropo_envs::docker::{DockerEnv, DockerParams};
+use entropo_envs::local::{LocalEnv, LocalParams};
 use entropo_envs::wasm::{Tool, ToolLimits, WasmTools};
 
 const MOUNT: &str = "/testbed";
@@ -105,9 +115,71 @@ fn main() {
     let sandboxed = time(50, || drop(bash::observation(&sb, &sws, "true").unwrap()));
     let plain = time(50, || assert!(Command::new("bash").args(["-c", "true"]).status().unwrap().success()));
 
+    let task = bench_task(ws.path());
+    let mut local = LocalEnv::new(LocalParams::default()).unwrap();
+    let local_reset = time(20, || local.reset(&task).unwrap());
+    let docker_rows = docker_latency(&task);
+
     println!("| call | entropo | peer | peer / entropo |");
     println!("| --- | --- | --- | --- |");
     println!("| file_editor view, 50 lines | {wasm_view:.0} µs (WASM) | {py_view:.0} µs ({} per call) | {:.0}× |", python_bin(), py_view / wasm_view);
     println!("| search, 21 files | {wasm_search:.0} µs (WASM) | {py_search:.0} µs ({} per call) | {:.0}× |", python_bin(), py_search / wasm_search);
     println!("| execute_bash `true` | {sandboxed:.0} µs (bubblewrap sandbox) | {plain:.0} µs (plain bash -c) | {:.2}× |", plain / sandboxed);
+    match docker_rows {
+        Ok(d) => {
+            println!("| file_editor view, 50 lines | {wasm_view:.0} µs (WASM) | {:.0} µs (python3 per call via docker exec) | {:.0}× |", d.view, d.view / wasm_view);
+            println!("| search, 21 files | {wasm_search:.0} µs (WASM) | {:.0} µs (python3 per call via docker exec) | {:.0}× |", d.search, d.search / wasm_search);
+            println!("| execute_bash `true` | {:.0} µs (docker environment, Engine API exec) | {plain:.0} µs (plain bash -c) | {:.2}× |", d.bash, plain / d.bash);
+            println!("| reset, 21 files | {:.0} µs (docker environment: copy, container start) | {local_reset:.0} µs (local environment: copy) | {:.2}× |", d.reset, local_reset / d.reset);
+        }
+        Err(why) => println!("\n(no Docker rows: {why}; start an engine with `export DOCKER_HOST=$(scripts/docker.sh start)`)"),
+    }
+}
+
+/// Medians, µs, of the Docker peers.
+struct DockerRows {
+    view: f64,
+    search: f64,
+    bash: f64,
+    reset: f64,
+}
+
+fn bench_task(ws: &Path) -> Task {
+    Task {
+        instance_id: "bench".into(),
+        repo: "bench/bench".into(),
+        base_commit: None,
+        problem_statement: String::new(),
+        workspace: Some(ws.to_path_buf()),
+        image: None,
+        mount_at: MOUNT.into(),
+        fail_to_pass: vec![],
+        pass_to_pass: vec![],
+        patch: None,
+        test_patch: None,
+        test_command: None,
+    }
+}
+
+/// Runs the Docker peers in one `docker` environment on `task`.
+fn docker_latency(task: &Task) -> Result<DockerRows, String> {
+    let mut env = DockerEnv::new(DockerParams::default()).map_err(|e| e.to_string())?;
+    env.reset(task).map_err(|e| e.to_string())?;
+    let reset = time(20, || env.reset(task).unwrap());
+    let container = env.container().ok_or("no container")?.to_string();
+    let host = env.endpoint().ok_or("no endpoint")?.to_string();
+    let docker_exec = |script: &str, args: &[&str]| {
+        let out = Command::new("docker")
+            .env("DOCKER_HOST", &host)
+            .args(["exec", &container, "python3", "-c", script])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let view = time(30, || docker_exec(PY_VIEW, &["/testbed/pkg/fifty.py"]));
+    let search = time(30, || docker_exec(PY_SEARCH, &["return", "/testbed"]));
+    let call = ToolCall { name: "execute_bash".into(), params: params(&[("cmd", "true")]) };
+    let bash = time(50, || assert!(env.step(&call).unwrap().observation.starts_with("Exit code: 0\n")));
+    Ok(DockerRows { view, search, bash, reset })
 }

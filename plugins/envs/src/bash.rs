@@ -25,6 +25,15 @@ use std::time::{Duration, Instant};
 /// First words R2E refuses to run.
 pub const REFUSED_COMMANDS: [&str; 5] = ["cd", "ipython", "jupyter", "pip", "nohup"];
 
+/// The whole environment of a sandboxed command (nothing else is inherited).
+pub const SANDBOX_ENV: [(&str, &str); 5] = [
+    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    ("HOME", "/tmp"),
+    ("LANG", "C.UTF-8"),
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+];
+
 /// Lines kept at each end of a long bash output.
 const KEEP_LINES: usize = 40;
 
@@ -148,22 +157,10 @@ impl Sandbox {
             "--die-with-parent",
             "--new-session",
             "--clearenv",
-            "--setenv",
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--setenv",
-            "HOME",
-            "/tmp",
-            "--setenv",
-            "LANG",
-            "C.UTF-8",
-            "--setenv",
-            "PYTHONDONTWRITEBYTECODE",
-            "1",
-            "--setenv",
-            "PIP_DISABLE_PIP_VERSION_CHECK",
-            "1",
         ]));
+        for (name, value) in SANDBOX_ENV {
+            argv.extend(s(&["--setenv", name, value]));
+        }
         let tmp = self.tmp_bytes.to_string();
         argv.extend(s(&["--size", &tmp, "--tmpfs", "/"]));
         argv.extend(s(&[
@@ -259,35 +256,65 @@ impl Sandbox {
 
 /// Reads everything, keeping the first and last `cap / 2` bytes.
 fn capture(mut reader: impl Read, cap: usize) -> String {
-    let half = cap / 2;
-    let mut head = Vec::new();
-    let mut tail = std::collections::VecDeque::new();
-    let mut dropped = 0usize;
+    let mut kept = CappedOutput::new(cap);
     let mut buf = vec![0u8; 64 << 10];
     loop {
-        let n = match reader.read(&mut buf) {
+        match reader.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let mut chunk = &buf[..n];
-        if head.len() < half {
-            let take = (half - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
+            Ok(n) => kept.push(&buf[..n]),
+        }
+    }
+    kept.finish()
+}
+
+/// A command's output collected chunk by chunk, keeping the first and last
+/// `cap / 2` bytes; the middle of a gigantic output becomes one
+/// `[... N bytes of output omitted ...]` line.
+///
+/// ```
+/// let mut out = entropo_envs::bash::CappedOutput::new(8);
+/// out.push(b"0123");
+/// out.push(b"456789");
+/// assert_eq!(out.finish(), "0123\n[... 2 bytes of output omitted ...]\n6789");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CappedOutput {
+    half: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: usize,
+}
+
+impl CappedOutput {
+    /// Keeps at most `cap` bytes.
+    pub fn new(cap: usize) -> CappedOutput {
+        CappedOutput { half: cap / 2, head: Vec::new(), tail: Default::default(), dropped: 0 }
+    }
+
+    /// Appends the next chunk.
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        if self.head.len() < self.half {
+            let take = (self.half - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
         }
-        tail.extend(chunk);
-        if tail.len() > half {
-            let excess = tail.len() - half;
-            tail.drain(..excess);
-            dropped += excess;
+        self.tail.extend(chunk);
+        if self.tail.len() > self.half {
+            let excess = self.tail.len() - self.half;
+            self.tail.drain(..excess);
+            self.dropped += excess;
         }
     }
-    let mut out = String::from_utf8_lossy(&head).into_owned();
-    if dropped > 0 {
-        out.push_str(&format!("\n[... {dropped} bytes of output omitted ...]\n"));
+
+    /// The kept output, lossily decoded.
+    pub fn finish(mut self) -> String {
+        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        if self.dropped > 0 {
+            out.push_str(&format!("\n[... {} bytes of output omitted ...]\n", self.dropped));
+        }
+        out.push_str(&String::from_utf8_lossy(self.tail.make_contiguous()));
+        out
     }
-    out.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
-    out
 }
 
 /// R2E's middle truncation: over 80 lines, keep the first and last 40 with
@@ -390,14 +417,33 @@ pub fn format_observation(run: &BashRun, timeout_secs: u64) -> String {
 /// Runs one `execute_bash` call (`cmd` already stripped) and returns the
 /// observation, refusing R2E's blocked first words.
 pub fn observation(sandbox: &Sandbox, workspace: &Path, cmd: &str) -> Result<String, SandboxError> {
+    observation_with(cmd, sandbox.timeout.as_secs(), |cmd| sandbox.run(workspace, cmd, sandbox.timeout))
+}
+
+/// The observation of one `execute_bash` call (`cmd` already stripped) whose
+/// command `run` executes with a `timeout_secs` limit: R2E's blocked first
+/// words are refused without running anything, the rest formatted by
+/// [`format_observation`]. Every sandbox (bubblewrap, Docker) shares it.
+///
+/// ```
+/// use entropo_envs::bash::{BashRun, observation_with};
+/// let echo = |cmd: &str| Ok::<_, ()>(BashRun { output: format!("ran {cmd}\n"), exit_code: Some(0) });
+/// assert_eq!(observation_with("ls", 90, echo).unwrap(), "Exit code: 0\nExecution output of [execute_bash]:\nran ls\n");
+/// assert!(observation_with("cd /", 90, echo).unwrap().contains("Bash command 'cd' is not allowed."));
+/// ```
+pub fn observation_with<E>(
+    cmd: &str,
+    timeout_secs: u64,
+    run: impl FnOnce(&str) -> Result<BashRun, E>,
+) -> Result<String, E> {
     let run = match refused_word(cmd) {
         Some(word) => BashRun {
             output: format!("Bash command '{word}' is not allowed. Please use a different command or tool.\n"),
             exit_code: Some(1),
         },
-        None => sandbox.run(workspace, cmd, sandbox.timeout)?,
+        None => run(cmd)?,
     };
-    Ok(format_observation(&run, sandbox.timeout.as_secs()))
+    Ok(format_observation(&run, timeout_secs))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Built-in environments: R2E-Gym's tools as sandboxed WASM modules under
-//! wasmtime ([`wasm`]), `execute_bash` in bubblewrap ([`bash`]), and the
+//! wasmtime ([`wasm`]), `execute_bash` in bubblewrap ([`bash`]), the
 //! `local` environment that puts them together on a task's workspace
-//! folder ([`local`]).
+//! folder ([`local`]), and the `docker` environment that runs bash and the
+//! tests in a container of the task's image instead ([`docker`]).
 //!
 //! ```
 //! use entropo_core::environment::Environment;
@@ -17,19 +18,22 @@
 #![warn(missing_docs)]
 
 pub mod bash;
+pub mod docker;
 pub mod local;
 pub mod wasm;
 
 use entropo_core::environment::Environment;
 use entropo_core::registry::{Registry, RegistryError, builtin};
 
+pub use docker::{DockerEnv, DockerParams};
 pub use local::{LocalEnv, LocalParams};
 
 /// Hidden folder in the workspace where `file_editor` keeps its undo
 /// history (excluded from views, search and the patch).
 pub const EDITOR_STATE_DIR: &str = ".entropo";
 
-/// Registers `local` in `registry`; an error if the name is already taken.
+/// Registers `local` and `docker` in `registry`; an error if a name is
+/// already taken.
 ///
 /// ```
 /// use entropo_core::registry::Registry;
@@ -38,9 +42,16 @@ pub const EDITOR_STATE_DIR: &str = ".entropo";
 /// assert!(entropo_envs::register(&mut registry).is_err());
 /// ```
 pub fn register(registry: &mut Registry) -> Result<(), RegistryError> {
-    registry.register_all::<dyn Environment>([builtin::<dyn Environment, LocalParams>(
-        "local",
-        "A task's workspace folder in a temporary copy: R2E tools as WASM modules, bash in bubblewrap, unittest judging",
-        |params| Ok(Box::new(LocalEnv::new(params)?)),
-    )])
+    registry.register_all::<dyn Environment>([
+        builtin::<dyn Environment, LocalParams>(
+            "local",
+            "A task's workspace folder in a temporary copy: R2E tools as WASM modules, bash in bubblewrap, unittest judging",
+            |params| Ok(Box::new(LocalEnv::new(params)?)),
+        ),
+        builtin::<dyn Environment, DockerParams>(
+            "docker",
+            "The local environment's workspace and WASM tools, with bash and the tests in a locked-down container of the task's image (Docker Engine API)",
+            |params| Ok(Box::new(DockerEnv::new(params)?)),
+        ),
+    ])
 }

@@ -17,7 +17,7 @@ use entropo_core::types::Task;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::bash::{self, Sandbox};
+use crate::bash::{self, BashRun, Sandbox};
 use crate::wasm::{MAX_MEMORY_BYTES, Tool, ToolLimits, WasmTools};
 
 /// The test command used when a task names none.
@@ -104,24 +104,7 @@ impl Default for LocalParams {
 impl LocalParams {
     /// Checks ranges, naming the offending parameter.
     pub fn validate(&self) -> Result<(), PluginError> {
-        let bad = |param: &str, message: String| Err(PluginError::InvalidParam { param: param.into(), message });
-        if let Some(m) = &self.mount_at
-            && (!m.starts_with('/') || m == "/" || m.split('/').any(|p| p == ".." || p == "."))
-        {
-            return bad("mount_at", format!("must be an absolute path below / without . or .. parts, got {m:?}"));
-        }
-        if self.step_timeout_secs == 0 {
-            return bad("step_timeout_secs", "must be at least 1".into());
-        }
-        if self.test_timeout_secs == 0 {
-            return bad("test_timeout_secs", "must be at least 1".into());
-        }
-        if self.wasm_memory_mb == 0 || (self.wasm_memory_mb << 20) as usize > MAX_MEMORY_BYTES {
-            return bad("wasm_memory_mb", format!("must be in 1..={}", MAX_MEMORY_BYTES >> 20));
-        }
-        if self.wasm_fuel == 0 {
-            return bad("wasm_fuel", "must be positive".into());
-        }
+        validate_common(&self.mount_at, self.step_timeout_secs, self.test_timeout_secs, self.wasm_memory_mb, self.wasm_fuel)?;
         if self.bash_memory_mb < 64 {
             return bad("bash_memory_mb", "must be at least 64".into());
         }
@@ -138,16 +121,69 @@ impl LocalParams {
     }
 }
 
+/// An [`InvalidParam`](PluginError::InvalidParam) error.
+pub(crate) fn bad(param: &str, message: String) -> Result<(), PluginError> {
+    Err(PluginError::InvalidParam { param: param.into(), message })
+}
+
+/// Checks the parameters every environment with the WASM tools shares.
+pub(crate) fn validate_common(
+    mount_at: &Option<String>,
+    step_timeout_secs: u64,
+    test_timeout_secs: u64,
+    wasm_memory_mb: u64,
+    wasm_fuel: u64,
+) -> Result<(), PluginError> {
+    if let Some(m) = mount_at
+        && (!m.starts_with('/') || m == "/" || m.split('/').any(|p| p == ".." || p == "."))
+    {
+        return bad("mount_at", format!("must be an absolute path below / without . or .. parts, got {m:?}"));
+    }
+    if step_timeout_secs == 0 {
+        return bad("step_timeout_secs", "must be at least 1".into());
+    }
+    if test_timeout_secs == 0 {
+        return bad("test_timeout_secs", "must be at least 1".into());
+    }
+    if wasm_memory_mb == 0 || (wasm_memory_mb << 20) as usize > MAX_MEMORY_BYTES {
+        return bad("wasm_memory_mb", format!("must be in 1..={}", MAX_MEMORY_BYTES >> 20));
+    }
+    if wasm_fuel == 0 {
+        return bad("wasm_fuel", "must be positive".into());
+    }
+    Ok(())
+}
+
+/// The limits of one WASM tool call.
+pub(crate) fn tool_limits(wasm_fuel: u64, wasm_memory_mb: u64, step_timeout_secs: u64) -> ToolLimits {
+    ToolLimits {
+        fuel: wasm_fuel,
+        memory_bytes: (wasm_memory_mb << 20) as usize,
+        timeout: Duration::from_secs(step_timeout_secs),
+        ..ToolLimits::default()
+    }
+}
+
 /// One episode's state.
 struct Episode {
+    checkout: Checkout,
+    sandbox: Sandbox,
+}
+
+/// A task's workspace copied into a private temporary folder, beside a
+/// shadow git repository the patch is taken against; the part of an episode
+/// the `local` and `docker` environments share (the WASM tools run on it
+/// directly, bash and the tests in the environment's own sandbox).
+pub(crate) struct Checkout {
     /// Holds the workspace and the shadow git directory; removed on drop.
     _dir: tempfile::TempDir,
-    workspace: PathBuf,
+    pub(crate) workspace: PathBuf,
     git_dir: PathBuf,
     base: String,
-    mount: String,
+    pub(crate) mount: String,
     task: Task,
-    sandbox: Sandbox,
+    /// Owner given to the workspace's files when running as root.
+    uid: u32,
 }
 
 /// The `local` environment (see the module docs).
@@ -165,16 +201,43 @@ impl LocalEnv {
 
     /// The host path of the current workspace, once reset.
     pub fn workspace(&self) -> Option<&Path> {
-        self.episode.as_ref().map(|e| e.workspace.as_path())
+        self.episode.as_ref().map(|e| e.checkout.workspace.as_path())
     }
 
     fn limits(&self) -> ToolLimits {
-        ToolLimits {
-            fuel: self.params.wasm_fuel,
-            memory_bytes: (self.params.wasm_memory_mb << 20) as usize,
+        tool_limits(self.params.wasm_fuel, self.params.wasm_memory_mb, self.params.step_timeout_secs)
+    }
+
+    /// The bash sandbox for a workspace the tools see at `mount`.
+    fn sandbox(&self, mount: String) -> Sandbox {
+        let uid = self.params.sandbox_uid;
+        Sandbox {
+            mount,
+            uid,
+            gid: uid,
             timeout: Duration::from_secs(self.params.step_timeout_secs),
-            ..ToolLimits::default()
+            max_processes: self.params.max_processes,
+            max_memory_bytes: self.params.bash_memory_mb << 20,
+            max_file_bytes: self.params.max_file_mb << 20,
+            ..Sandbox::default()
         }
+    }
+
+    /// Executes one tool call directly on `workspace`: no copy, no reset,
+    /// no patch or tests. Edits stay in the folder, and `file_editor` keeps
+    /// its undo history in the folder's hidden
+    /// [`EDITOR_STATE_DIR`](crate::EDITOR_STATE_DIR), so undo works across
+    /// calls, from this process or another (`entropo tool call`). The tools
+    /// see the folder at `mount_at` (default `/testbed`); when entropo runs
+    /// as root, bash runs as `sandbox_uid`, who must be able to write the
+    /// folder for bash to change it.
+    pub fn step_in_place(&self, workspace: &Path, call: &ToolCall) -> Result<StepResult, EnvError> {
+        let mount = self.params.mount_at.clone().unwrap_or_else(|| "/testbed".into());
+        let sandbox = self.sandbox(mount);
+        let uid = self.params.sandbox_uid;
+        run_call(workspace, &sandbox.mount, uid, call, &self.limits(), |cmd| {
+            bash::observation(&sandbox, workspace, cmd).map_err(|e| EnvError::Sandbox(e.to_string()))
+        })
     }
 
     fn episode(&self) -> Result<&Episode, EnvError> {
@@ -332,23 +395,32 @@ fn host_path(workspace: &Path, mount: &str, arg: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-impl Environment for LocalEnv {
-    fn tools(&self) -> Vec<ToolSpec> {
-        r2e_tools()
-    }
-
-    fn reset(&mut self, task: &Task) -> Result<(), EnvError> {
-        self.episode = None;
+impl Checkout {
+    /// Copies `task`'s workspace into a new temporary folder named
+    /// `prefix…` (in `parent`, else the system's temporary folder), commits
+    /// it to the shadow repository as the base of the patch and, when
+    /// running as root, gives it to `uid`.
+    pub(crate) fn new(
+        task: &Task,
+        mount: String,
+        uid: u32,
+        prefix: &str,
+        parent: Option<&Path>,
+    ) -> Result<Checkout, EnvError> {
         let task_err = |reason: String| EnvError::Task { task: task.instance_id.clone(), reason };
         let source = task
             .workspace
             .as_ref()
-            .ok_or_else(|| task_err("no `workspace` folder: the local environment copies the repository from it".into()))?;
+            .ok_or_else(|| task_err("no `workspace` folder: the environment copies the repository from it".into()))?;
         if !source.is_dir() {
             return Err(task_err(format!("workspace {} is not a folder", source.display())));
         }
-        let mount = self.params.mount_at.clone().unwrap_or_else(|| task.mount_at.clone());
-        let dir = tempfile::Builder::new().prefix("entropo-local-").tempdir()?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(prefix);
+        let dir = match parent {
+            Some(parent) => builder.tempdir_in(parent)?,
+            None => builder.tempdir()?,
+        };
         // The sandbox user must be able to reach the workspace inside.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
@@ -365,89 +437,137 @@ impl Environment for LocalEnv {
         git(&git_dir, &workspace, &["add", "-A"])?;
         git(&git_dir, &workspace, &["commit", "-q", "--allow-empty", "--no-verify", "-m", "base"])?;
         let base = git(&git_dir, &workspace, &["rev-parse", "HEAD"])?.trim().to_string();
-        let uid = self.params.sandbox_uid;
         bash::chown_tree(&workspace, uid, uid)?;
-        let sandbox = Sandbox {
-            mount: mount.clone(),
-            uid,
-            gid: uid,
-            timeout: Duration::from_secs(self.params.step_timeout_secs),
-            max_processes: self.params.max_processes,
-            max_memory_bytes: self.params.bash_memory_mb << 20,
-            max_file_bytes: self.params.max_file_mb << 20,
-            ..Sandbox::default()
-        };
-        self.episode = Some(Episode { _dir: dir, workspace, git_dir, base, mount, task: task.clone(), sandbox });
-        Ok(())
+        Ok(Checkout { _dir: dir, workspace, git_dir, base, mount, task: task.clone(), uid })
     }
 
-    fn step(&mut self, call: &ToolCall) -> Result<StepResult, EnvError> {
-        let limits = self.limits();
-        let ep = self.episode()?;
-        let observation = match call.name.as_str() {
-            "file_editor" | "search" => {
-                let tool = if call.name == "search" { Tool::Search } else { Tool::FileEditor };
-                let tools = WasmTools::global().map_err(|e| EnvError::Sandbox(e.to_string()))?;
-                let out = tools
-                    .run(tool, &ep.workspace, &ep.mount, &call.params, &limits)
-                    .map_err(|e| EnvError::Sandbox(e.to_string()))?;
-                if tool == Tool::FileEditor && bash::running_as_root() {
-                    // Files the editor created belong to the sandbox user too.
-                    if let Some(p) = call.params.get("path").and_then(|a| host_path(&ep.workspace, &ep.mount, a)) {
-                        let _ = std::os::unix::fs::lchown(&p, Some(ep.sandbox.uid), Some(ep.sandbox.gid));
-                    }
-                }
-                format!("Execution output of [{}]:\n{}", tool.name(), out.observation(tool, &limits))
-            }
-            "execute_bash" => match call.params.get("cmd").or_else(|| call.params.get("command")) {
-                Some(cmd) => bash::observation(&ep.sandbox, &ep.workspace, cmd.trim())
-                    .map_err(|e| EnvError::Sandbox(e.to_string()))?,
-                None => "Exit code: Error: Exit code 2\nExecution output of [execute_bash]:\n\
-                         ERROR: Missing required parameter 'cmd' for execute_bash."
-                    .to_string(),
-            },
-            "finish" | "submit" => return Ok(StepResult { observation: FINISHED.into(), done: true }),
-            other => format!(
-                "Execution output of [{other}]:\nERROR: Unknown tool '{other}'. Available tools: file_editor, execute_bash, search, finish."
-            ),
-        };
-        Ok(StepResult { observation, done: false })
+    /// Executes one tool call on the workspace (see [`run_call`]).
+    pub(crate) fn step(
+        &self,
+        call: &ToolCall,
+        limits: &ToolLimits,
+        bash: impl FnOnce(&str) -> Result<String, EnvError>,
+    ) -> Result<StepResult, EnvError> {
+        run_call(&self.workspace, &self.mount, self.uid, call, limits, bash)
     }
 
-    fn patch(&mut self) -> Result<String, EnvError> {
-        let ep = self.episode()?;
-        git(&ep.git_dir, &ep.workspace, &["add", "-A"])?;
-        git(&ep.git_dir, &ep.workspace, &["diff", "--cached", "--no-color", "--no-ext-diff", &ep.base])
+    /// The workspace's diff against its base.
+    pub(crate) fn patch(&self) -> Result<String, EnvError> {
+        git(&self.git_dir, &self.workspace, &["add", "-A"])?;
+        git(&self.git_dir, &self.workspace, &["diff", "--cached", "--no-color", "--no-ext-diff", &self.base])
     }
 
-    fn run_tests(&mut self) -> Result<TestReport, EnvError> {
-        let ep = self.episode()?;
+    /// Applies the task's test patch, runs its test command through `run`
+    /// (given the command; a `None` exit code means it timed out after
+    /// `timeout_secs`) and judges every FAIL_TO_PASS and PASS_TO_PASS id.
+    pub(crate) fn run_tests(
+        &self,
+        timeout_secs: u64,
+        run: impl FnOnce(&str) -> Result<BashRun, EnvError>,
+    ) -> Result<TestReport, EnvError> {
         let mut output = String::new();
-        if let Some(test_patch) = ep.task.test_patch.as_deref().filter(|p| !p.trim().is_empty()) {
-            let patch_file = ep.git_dir.join("test.patch");
+        if let Some(test_patch) = self.task.test_patch.as_deref().filter(|p| !p.trim().is_empty()) {
+            let patch_file = self.git_dir.join("test.patch");
             std::fs::write(&patch_file, test_patch)?;
             let patch_arg = patch_file.display().to_string();
-            if let Err(e) = git(&ep.git_dir, &ep.workspace, &["apply", "--whitespace=nowarn", &patch_arg]) {
+            if let Err(e) = git(&self.git_dir, &self.workspace, &["apply", "--whitespace=nowarn", &patch_arg]) {
                 output.push_str(&format!("entropo: cannot apply the test patch: {e}\n"));
             }
-            bash::chown_tree(&ep.workspace, ep.sandbox.uid, ep.sandbox.gid)?;
+            bash::chown_tree(&self.workspace, self.uid, self.uid)?;
         }
-        let command = ep.task.test_command.clone().unwrap_or_else(|| DEFAULT_TEST_COMMAND.to_string());
-        let sandbox = Sandbox { max_output_bytes: 64 << 20, ..ep.sandbox.clone() };
-        let timeout = Duration::from_secs(self.params.test_timeout_secs);
-        let run = sandbox.run(&ep.workspace, &command, timeout).map_err(|e| EnvError::Sandbox(e.to_string()))?;
+        let command = self.task.test_command.clone().unwrap_or_else(|| DEFAULT_TEST_COMMAND.to_string());
+        let run = run(&command)?;
         output.push_str(&run.output);
         if run.exit_code.is_none() {
-            output.push_str(&format!("\nentropo: the test command timed out after {}s\n", timeout.as_secs()));
+            output.push_str(&format!("\nentropo: the test command timed out after {timeout_secs}s\n"));
         }
         let statuses = parse_unittest(&output);
         let judge = |ids: &[String]| -> BTreeMap<String, TestStatus> {
             ids.iter().map(|id| (id.clone(), lookup(&statuses, id))).collect()
         };
         Ok(TestReport {
-            fail_to_pass: judge(&ep.task.fail_to_pass),
-            pass_to_pass: judge(&ep.task.pass_to_pass),
+            fail_to_pass: judge(&self.task.fail_to_pass),
+            pass_to_pass: judge(&self.task.pass_to_pass),
             output,
+        })
+    }
+}
+
+/// Executes one tool call on `workspace`, which the tools see at `mount`:
+/// `file_editor` and `search` as WASM modules (files the editor creates go
+/// to `uid` when running as root), `execute_bash` through `bash` (given the
+/// stripped command, returning the observation), `finish`, or an unknown
+/// tool's error observation.
+fn run_call(
+    workspace: &Path,
+    mount: &str,
+    uid: u32,
+    call: &ToolCall,
+    limits: &ToolLimits,
+    bash: impl FnOnce(&str) -> Result<String, EnvError>,
+) -> Result<StepResult, EnvError> {
+    let observation = match call.name.as_str() {
+        "file_editor" | "search" => {
+            let tool = if call.name == "search" { Tool::Search } else { Tool::FileEditor };
+            let tools = WasmTools::global().map_err(|e| EnvError::Sandbox(e.to_string()))?;
+            let out = tools
+                .run(tool, workspace, mount, &call.params, limits)
+                .map_err(|e| EnvError::Sandbox(e.to_string()))?;
+            if tool == Tool::FileEditor && bash::running_as_root() {
+                // Files the editor created belong to the sandbox user too.
+                if let Some(p) = call.params.get("path").and_then(|a| host_path(workspace, mount, a)) {
+                    let _ = std::os::unix::fs::lchown(&p, Some(uid), Some(uid));
+                }
+            }
+            format!("Execution output of [{}]:\n{}", tool.name(), out.observation(tool, limits))
+        }
+        "execute_bash" => match call.params.get("cmd").or_else(|| call.params.get("command")) {
+            Some(cmd) => bash(cmd.trim())?,
+            None => "Exit code: Error: Exit code 2\nExecution output of [execute_bash]:\n\
+                     ERROR: Missing required parameter 'cmd' for execute_bash."
+                .to_string(),
+        },
+        "finish" | "submit" => return Ok(StepResult { observation: FINISHED.into(), done: true }),
+        other => format!(
+            "Execution output of [{other}]:\nERROR: Unknown tool '{other}'. Available tools: file_editor, execute_bash, search, finish."
+        ),
+    };
+    Ok(StepResult { observation, done: false })
+}
+
+impl Environment for LocalEnv {
+    fn tools(&self) -> Vec<ToolSpec> {
+        r2e_tools()
+    }
+
+    fn reset(&mut self, task: &Task) -> Result<(), EnvError> {
+        self.episode = None;
+        let mount = self.params.mount_at.clone().unwrap_or_else(|| task.mount_at.clone());
+        let uid = self.params.sandbox_uid;
+        let checkout = Checkout::new(task, mount.clone(), uid, "entropo-local-", None)?;
+        let sandbox = self.sandbox(mount);
+        self.episode = Some(Episode { checkout, sandbox });
+        Ok(())
+    }
+
+    fn step(&mut self, call: &ToolCall) -> Result<StepResult, EnvError> {
+        let limits = self.limits();
+        let ep = self.episode()?;
+        ep.checkout.step(call, &limits, |cmd| {
+            bash::observation(&ep.sandbox, &ep.checkout.workspace, cmd).map_err(|e| EnvError::Sandbox(e.to_string()))
+        })
+    }
+
+    fn patch(&mut self) -> Result<String, EnvError> {
+        self.episode()?.checkout.patch()
+    }
+
+    fn run_tests(&mut self) -> Result<TestReport, EnvError> {
+        let ep = self.episode()?;
+        let sandbox = Sandbox { max_output_bytes: 64 << 20, ..ep.sandbox.clone() };
+        let timeout = Duration::from_secs(self.params.test_timeout_secs);
+        ep.checkout.run_tests(timeout.as_secs(), |command| {
+            sandbox.run(&ep.checkout.workspace, command, timeout).map_err(|e| EnvError::Sandbox(e.to_string()))
         })
     }
 }
