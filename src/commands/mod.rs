@@ -1,10 +1,15 @@
 //! One module per subcommand.
 
+mod bench;
 mod config;
 mod data;
+mod generate;
 mod loss;
+mod model;
 mod plugins;
 mod select;
+mod tool;
+mod train;
 
 use std::path::PathBuf;
 
@@ -52,6 +57,20 @@ enum Command {
     Loss(loss::LossCommand),
     /// Pick one rollout per task with a selector, or compare them all.
     Select(select::SelectCommand),
+    /// Import and inspect model files.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Run the agent's tools by hand on a folder, or print their schemas.
+    #[command(subcommand)]
+    Tool(tool::ToolCommand),
+    /// Train LoRA adapters: SFT, or preference optimisation with a loss plugin.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
+    /// Sample text from a model folder (optionally with a LoRA adapter).
+    Generate(generate::GenerateArgs),
+    /// Measure speed beside a peer (PyTorch) in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Where to find dynamically loaded plugins.
@@ -97,6 +116,11 @@ impl Cli {
             Command::Data(c) => c.run(),
             Command::Loss(c) => c.run(),
             Command::Select(c) => c.run(),
+            Command::Model(c) => c.run(),
+            Command::Tool(c) => c.run(),
+            Command::Train(c) => c.run(),
+            Command::Generate(c) => c.run(),
+            Command::Bench(c) => c.run(),
         }
     }
 }

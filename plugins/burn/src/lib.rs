@@ -20,6 +20,7 @@
 //! ```
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod error;
 pub mod jobs;

@@ -1,0 +1,76 @@
+//! `entropo bench`: speed figures beside a peer measured in the same run.
+
+use std::path::Path;
+use std::process::Command;
+
+use clap::Subcommand;
+use entropo_burn::bench::{smollm2_135m, train_throughput};
+use entropo_core::Loss;
+use entropo_core::training::Backend;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// LoRA training throughput (forward + backward + AdamW, tokens/s) and
+    /// peak memory on a SmolLM2-135M-shaped model, beside PyTorch
+    /// (transformers + peft, scripts/bench/train_peer.py) on the same shapes
+    /// when python3 has torch, transformers and peft.
+    #[command(after_help = "\
+Examples:
+  entropo bench train --seq-len 512 --steps 2
+  entropo bench train --backend cuda --seq-len 512 --seq-len 2048 --seq-len 8192")]
+    Train {
+        /// Tensor backend (ndarray, tch, cuda; the last two need their cargo feature).
+        #[arg(long, default_value = "ndarray", value_parser = super::generate::parse_backend)]
+        backend: Backend,
+        /// Sequence lengths to measure (repeatable).
+        #[arg(long = "seq-len", default_values_t = [512, 2048, 8192])]
+        seq_len: Vec<usize>,
+        /// Timed steps per length (after one warm-up step).
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// Skip the PyTorch peer.
+        #[arg(long)]
+        no_peer: bool,
+    },
+}
+
+impl BenchCommand {
+    pub fn run(self) -> anyhow::Result<()> {
+        let BenchCommand::Train { backend, seq_len, steps, no_peer } = self;
+        let registry = entropo::builtin_registry()?;
+        let loss: Box<dyn Loss> = registry.create::<dyn Loss>("sft", &Default::default())?;
+        let device = if backend == Backend::Ndarray { "cpu" } else { "cuda" };
+        println!("{:>8} {:>22} {:>22} {:>8}", "seq_len", format!("entropo/{}", backend.name()), "pytorch+peft", "ratio");
+        for len in seq_len {
+            let ours = train_throughput(backend, smollm2_135m(), len, steps, loss.as_ref())?;
+            let peer = if no_peer { None } else { peer(device, len, steps) };
+            let peer_tps = peer.as_ref().and_then(|p| p["tokens_per_second"].as_f64());
+            println!(
+                "{len:>8} {:>16.1} tok/s {:>16} {:>8}",
+                ours.tokens_per_second,
+                peer_tps.map_or("n/a".to_string(), |t| format!("{t:.1} tok/s")),
+                peer_tps.map_or("n/a".to_string(), |t| format!("{:.2}", ours.tokens_per_second / t)),
+            );
+            let record = serde_json::json!({ "entropo": ours, "peer": peer });
+            tracing::info!(%record, "bench train");
+            eprintln!("{record}");
+        }
+        Ok(())
+    }
+}
+
+/// Runs the PyTorch peer script; `None` (with a note) when it cannot run.
+fn peer(device: &str, seq_len: usize, steps: usize) -> Option<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench/train_peer.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([device, &seq_len.to_string(), &steps.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        eprintln!("peer unavailable: {}", err.lines().last().unwrap_or("python3 failed"));
+        return None;
+    }
+    serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last()?.as_bytes()).ok()
+}
