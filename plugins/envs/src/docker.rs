@@ -53,7 +53,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::bash::{self, BashRun, CappedOutput, SANDBOX_ENV, Sandbox};
-use crate::local::{Checkout, bad, r2e_tools, tool_limits, validate_common};
+use crate::local::{
+    Checkout, bad, default_step_timeout, default_test_timeout, default_uid, default_wasm_fuel, default_wasm_memory,
+    r2e_tools, tool_limits, validate_common,
+};
 use crate::wasm::ToolLimits;
 
 /// The image the set-up builds locally (`scripts/docker.sh image`), used
@@ -130,26 +133,11 @@ pub struct DockerParams {
 fn default_image() -> String {
     DEFAULT_IMAGE.to_string()
 }
-fn default_step_timeout() -> u64 {
-    90
-}
-fn default_test_timeout() -> u64 {
-    1800
-}
 fn default_memory() -> u64 {
     4096
 }
 fn default_pids() -> u64 {
     512
-}
-fn default_wasm_memory() -> u64 {
-    256
-}
-fn default_wasm_fuel() -> u64 {
-    20_000_000_000
-}
-fn default_uid() -> u32 {
-    65534
 }
 fn default_lifetime() -> u64 {
     86_400

@@ -60,16 +60,16 @@ pub struct LocalParams {
     pub sandbox_uid: u32,
 }
 
-fn default_step_timeout() -> u64 {
+pub(crate) fn default_step_timeout() -> u64 {
     90
 }
-fn default_test_timeout() -> u64 {
+pub(crate) fn default_test_timeout() -> u64 {
     1800
 }
-fn default_wasm_memory() -> u64 {
+pub(crate) fn default_wasm_memory() -> u64 {
     256
 }
-fn default_wasm_fuel() -> u64 {
+pub(crate) fn default_wasm_fuel() -> u64 {
     20_000_000_000
 }
 fn default_bash_memory() -> u64 {
@@ -81,7 +81,7 @@ fn default_max_processes() -> u64 {
 fn default_max_file() -> u64 {
     1024
 }
-fn default_uid() -> u32 {
+pub(crate) fn default_uid() -> u32 {
     65534
 }
 
