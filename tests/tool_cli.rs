@@ -170,3 +170,19 @@ fn list_prints_the_schemas() {
     let a = entropo().args(["tool", "call", "--help"]).assert().success();
     assert!(stdout_of(&a).contains("Examples:"), "{}", stdout_of(&a));
 }
+
+#[test]
+fn bench_tools_reports_every_row_with_its_peer() {
+    let run = entropo().args(["bench", "tools", "--scale", "0.02", "--json"]).assert().success();
+    let report: serde_json::Value = serde_json::from_str(&stdout_of(&run)).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let calls: Vec<&str> = rows.iter().map(|r| r["call"].as_str().unwrap()).collect();
+    assert!(calls.starts_with(&["file_editor view, 50 lines", "search, 21 files", "execute_bash `true`"]), "{calls:?}");
+    for r in rows {
+        assert!(r["entropo_us"].as_f64().unwrap() > 0.0 && r["peer_us"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // With the test engine up (scripts/test.sh starts one), the Docker rows are there too.
+    if std::env::var_os("DOCKER_HOST").is_some() {
+        assert_eq!(rows.len(), 7, "{}", report["docker_missing"]);
+    }
+}

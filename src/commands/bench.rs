@@ -10,6 +10,22 @@ use entropo_core::training::Backend;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Median latency of the agent's tool calls (WASM file_editor and
+    /// search, sandboxed bash, the docker environment) beside the way Python
+    /// scaffolds run them (a Python script per call, on the host and through
+    /// `docker exec`), in one run. Docker rows need an engine (DOCKER_HOST).
+    #[command(after_help = "\
+Examples:
+  entropo bench tools
+  DOCKER_HOST=$(scripts/docker.sh start) entropo bench tools --scale 0.2 --json")]
+    Tools {
+        /// Multiply the sample counts (1: 300 WASM calls, 30 Python calls, 50 bash calls).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Print the report as JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
     /// LoRA training throughput (forward + backward + AdamW, tokens/s) and
     /// peak memory on a SmolLM2-135M-shaped model, beside PyTorch
     /// (transformers + peft, scripts/bench/train_peer.py) on the same shapes
@@ -36,7 +52,19 @@ Examples:
 
 impl BenchCommand {
     pub fn run(self) -> anyhow::Result<()> {
-        let BenchCommand::Train { backend, seq_len, steps, no_peer } = self;
+        let (backend, seq_len, steps, no_peer) = match self {
+            BenchCommand::Tools { scale, json } => {
+                anyhow::ensure!(scale > 0.0, "--scale: must be positive");
+                let report = entropo_envs::latency::measure(scale)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", report.markdown());
+                }
+                return Ok(());
+            }
+            BenchCommand::Train { backend, seq_len, steps, no_peer } => (backend, seq_len, steps, no_peer),
+        };
         let registry = entropo::builtin_registry()?;
         let loss: Box<dyn Loss> = registry.create::<dyn Loss>("sft", &Default::default())?;
         let device = if backend == Backend::Ndarray { "cpu" } else { "cuda" };

@@ -19,6 +19,7 @@
 
 pub mod bash;
 pub mod docker;
+pub mod latency;
 pub mod local;
 pub mod wasm;
 
