@@ -90,7 +90,7 @@ impl Report {
             );
         }
         if let Some(why) = &self.docker_missing {
-            out += &format!("\n(no Docker rows: {why}; start an engine with `export DOCKER_HOST=$(scripts/docker.sh start)`)\n");
+            out += &format!("\n(no Docker rows: {why})\n");
         }
         out
     }
