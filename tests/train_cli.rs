@@ -89,6 +89,38 @@ fn sft_then_preference_training_write_adapters_metrics_and_resume() {
     assert!(stderr_of(&again).contains("resumed from step 3"), "{}", stderr_of(&again));
     assert_eq!(std::fs::read_to_string(sft_dir.join("metrics.jsonl")).unwrap(), metrics);
 
+    // The SFT adapter merged into the weights: a new model folder that
+    // generates like the base model with the adapter applied.
+    let merged = dir.path().join("merged");
+    entropo()
+        .args(["model", "merge", "--model"])
+        .arg(dir.path().join("model"))
+        .arg("--adapter")
+        .arg(sft_dir.join("adapter"))
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    let greedy = |model: &Path, adapter: Option<&Path>| {
+        let mut cmd = entropo();
+        cmd.args(["generate", "--temperature", "0", "--max-tokens", "6", "--prompt", "Fix the", "--model"]).arg(model);
+        if let Some(a) = adapter {
+            cmd.arg("--adapter").arg(a);
+        }
+        stdout_of(&cmd.assert().success())
+    };
+    assert_eq!(greedy(&merged, None), greedy(&dir.path().join("model"), Some(&sft_dir.join("adapter"))));
+    let again = entropo()
+        .args(["model", "merge", "--model"])
+        .arg(dir.path().join("model"))
+        .arg("--adapter")
+        .arg(sft_dir.join("adapter"))
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .failure();
+    assert!(stderr_of(&again).contains("already exists"), "{}", stderr_of(&again));
+
     // Preference training from the SFT policy (merged), with DPO pairs.
     let pairs = dir.path().join("pairs.jsonl");
     let pair = PreferencePair {

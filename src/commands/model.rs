@@ -24,6 +24,21 @@ pub enum ModelCommand {
         /// The folder to create.
         out_dir: PathBuf,
     },
+    /// Merge a LoRA adapter (PEFT folder) into a model's weights and write
+    /// the result, with its tokenizer files, as a new HuggingFace folder.
+    #[command(after_help = "Example:
+  entropo model merge --model models/smollm2 --adapter runs/x/train/sft/adapter --out models/smollm2-sft")]
+    Merge {
+        /// The base model folder.
+        #[arg(long)]
+        model: PathBuf,
+        /// The adapter folder (adapter_config.json, adapter_model.safetensors).
+        #[arg(long)]
+        adapter: PathBuf,
+        /// The folder to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a GGUF file's architecture, metadata and tensor table.
     #[command(after_help = "Example:
   entropo model inspect target/fixtures/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")]
@@ -38,6 +53,11 @@ impl ModelCommand {
         match self {
             ModelCommand::ImportGguf { file, out_dir } => import(file, out_dir),
             ModelCommand::Inspect { file } => inspect(file),
+            ModelCommand::Merge { model, adapter, out } => {
+                entropo_burn::jobs::merge_adapter(&model, &adapter, &out)?;
+                println!("{}: {} merged into {}", out.display(), adapter.display(), model.display());
+                Ok(())
+            }
         }
     }
 }

@@ -26,6 +26,36 @@ pub fn load_model<B: burn::tensor::backend::Backend>(
     Ok(decoder)
 }
 
+/// Files of a model folder that are not weights, copied by [`merge_adapter`].
+const TOKENIZER_FILES: [&str; 4] =
+    ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"];
+
+/// Merges the PEFT adapter in `adapter` into the model in `model` and writes
+/// the result, with the tokenizer files, as a new HuggingFace folder `out`
+/// (which must not exist yet; it appears complete or not at all).
+pub fn merge_adapter(model: &Path, adapter: &Path, out: &Path) -> Result<(), ModelError> {
+    if out.exists() {
+        return Err(ModelError::Invalid(format!("{}: already exists; choose a new folder", out.display())));
+    }
+    let device = Default::default();
+    let mut decoder = Decoder::<burn::backend::NdArray<f32>>::load(model, &device)?;
+    LoraWeights::load_peft(adapter, &decoder.config)?.merge_into(&mut decoder);
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+    let tmp = tempfile::Builder::new().prefix(".merge-").tempdir_in(parent).map_err(|e| ModelError::io(parent, e))?;
+    decoder.save(tmp.path())?;
+    for name in TOKENIZER_FILES {
+        let src = model.join(name);
+        if src.exists() {
+            std::fs::copy(&src, tmp.path().join(name)).map_err(|e| ModelError::io(&src, e))?;
+        }
+    }
+    std::fs::rename(tmp.keep(), out).map_err(|e| ModelError::io(out, e))
+}
+
 /// A training run: [`Trainer::run`] on the backend `model.backend`.
 pub struct TrainJob<'a> {
     /// The base model (and adapters merged into it first).
