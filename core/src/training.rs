@@ -236,7 +236,7 @@ impl TrainSection {
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("train.{key}: must be at least 1"));
         }
-        if self.batch_size % self.micro_batch_size != 0 {
+        if !self.batch_size.is_multiple_of(self.micro_batch_size) {
             return Err(format!(
                 "train.batch_size: must be a multiple of micro_batch_size ({})",
                 self.micro_batch_size

@@ -128,7 +128,7 @@ mod tests {
     fn first_step_is_lr_times_sign_of_the_gradient() {
         let cfg = AdamWConfig { weight_decay: 0.1, eps: 0.0, ..Default::default() };
         let mut opt = AdamW::new(cfg, &[3]);
-        let mut p = vec![1.0f32, -2.0, 0.5];
+        let mut p = [1.0f32, -2.0, 0.5];
         let g = vec![vec![0.3f32, -4.0, 1e-3]];
         opt.update(&mut [&mut p[..]], &g, 0.01);
         let expect = [1.0 * (1.0 - 0.001) - 0.01, -2.0 * (1.0 - 0.001) + 0.01, 0.5 * (1.0 - 0.001) - 0.01];
