@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod logprob;
 pub mod lora;
 pub mod model;
+pub mod policy;
 pub mod rope;
 pub mod sample;
 pub mod train;
