@@ -193,7 +193,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         let metrics_path = self.out.join("metrics.jsonl");
         keep_metrics_up_to(&metrics_path, start)?;
 
-        let refs = self.reference_logps(examples)?;
+        let refs = self.reference_logps(examples, &fingerprint)?;
         let per_epoch = examples.len().div_ceil(s.batch_size);
         let total = (per_epoch * s.epochs).min(s.max_steps.unwrap_or(usize::MAX));
         let warmup = (s.warmup_ratio * total as f64).ceil() as usize;
@@ -290,12 +290,11 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
 
     /// Reference log-probs of every example under the base model (adapters
     /// off), computed once and cached in `out/reference_logps.json`.
-    fn reference_logps(&self, examples: &[Example]) -> Result<Vec<RefLogps>, ModelError> {
+    fn reference_logps(&self, examples: &[Example], fingerprint: &str) -> Result<Vec<RefLogps>, ModelError> {
         if examples.iter().all(|e| matches!(e, Example::Sft(_))) {
             return Ok(vec![[0.0; 3]; examples.len()]);
         }
         let path = self.out.join("reference_logps.json");
-        let fingerprint = self.fingerprint(examples);
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(cached) = serde_json::from_str::<(String, Vec<RefLogps>)>(&text)
             && cached.0 == fingerprint
@@ -303,24 +302,21 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             return Ok(cached.1);
         }
         let mut out = Vec::with_capacity(examples.len());
-        for chunk in examples.chunks(self.settings.micro_batch_size) {
-            for e in chunk {
-                let mut seqs = e.policy_seqs();
-                if let Example::Kto { kl: Some(kl), .. } = e {
-                    seqs.push(kl);
-                }
-                let scored = score(self.model, None, &seqs, false)?;
-                let v = to_host(scored.logp.detach());
-                let mut r = [0.0; 3];
-                match e {
-                    Example::Kto { kl: Some(_), .. } => {
-                        r[0] = v[0];
-                        r[2] = v[1];
-                    }
-                    _ => r[..v.len()].copy_from_slice(&v),
-                }
-                out.push(r);
+        for e in examples {
+            let mut seqs = e.policy_seqs();
+            if let Example::Kto { kl: Some(kl), .. } = e {
+                seqs.push(kl);
             }
+            let v = to_host(score(self.model, None, &seqs, false)?.logp.detach());
+            let mut r = [0.0; 3];
+            match e {
+                Example::Kto { kl: Some(_), .. } => {
+                    r[0] = v[0];
+                    r[2] = v[1];
+                }
+                _ => r[..v.len()].copy_from_slice(&v),
+            }
+            out.push(r);
         }
         let text = serde_json::to_string(&(fingerprint, &out)).expect("numbers serialise");
         entropo_core::io::write_atomic(&path, text.as_bytes())?;
