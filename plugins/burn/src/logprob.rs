@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::error::ModelError;
 use crate::lora::Adapters;
-use crate::model::Decoder;
+use crate::model::{Decoder, host_values};
 
 /// A token sequence and its loss mask (1 on tokens that are trained on).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -86,9 +86,7 @@ pub fn score<B: Backend>(
     let entropy = if with_entropy {
         let lp = logps.detach();
         let h: Tensor<B, 2> = (lp.clone().exp() * lp).sum_dim(2).reshape([n, len - 1]).neg();
-        let sums = (h * mask).sum_dim(1).reshape([n]).into_data();
-        let sums: Vec<f32> = sums.convert::<f32>().to_vec().map_err(|e| ModelError::Invalid(format!("{e:?}")))?;
-        Some(sums.into_iter().map(f64::from).collect())
+        Some(to_host((h * mask).sum_dim(1).reshape([n])))
     } else {
         None
     };
@@ -98,6 +96,5 @@ pub fn score<B: Backend>(
 
 /// A 1-D float tensor's values on the host.
 pub fn to_host<B: Backend>(t: Tensor<B, 1>) -> Vec<f64> {
-    let data = t.into_data().convert::<f32>();
-    data.to_vec::<f32>().expect("converted to f32").into_iter().map(f64::from).collect()
+    host_values(t).into_iter().map(f64::from).collect()
 }

@@ -94,6 +94,11 @@ pub fn to_device<B: Backend, const D: usize>(t: HostTensor, device: &B::Device) 
     Tensor::from_data(TensorData::new(t.data, t.shape), device)
 }
 
+/// A tensor's values on the host, as f32 (the inverse of [`to_device`]).
+pub fn host_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().expect("converted to f32")
+}
+
 /// `[out, in]` (HuggingFace) → `[in, out]`, on the host.
 pub fn transpose_host(t: HostTensor) -> HostTensor {
     let (rows, cols) = (t.shape[0], t.shape[1]);
@@ -217,14 +222,8 @@ impl<B: Backend> Decoder<B> {
     /// `model.safetensors`, f32), e.g. after merging an adapter.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        let host = |t: &Tensor<B, 2>| {
-            let shape = t.dims().to_vec();
-            HostTensor { shape, data: t.to_data().convert::<f32>().to_vec::<f32>().expect("converted to f32") }
-        };
-        let host1 = |t: &Tensor<B, 1>| HostTensor {
-            shape: t.dims().to_vec(),
-            data: t.to_data().convert::<f32>().to_vec::<f32>().expect("converted to f32"),
-        };
+        let host = |t: &Tensor<B, 2>| HostTensor { shape: t.dims().to_vec(), data: host_values(t.clone()) };
+        let host1 = |t: &Tensor<B, 1>| HostTensor { shape: t.dims().to_vec(), data: host_values(t.clone()) };
         let mut tensors = std::collections::BTreeMap::new();
         tensors.insert("model.embed_tokens.weight".to_string(), host(&self.embed));
         for (i, b) in self.blocks.iter().enumerate() {

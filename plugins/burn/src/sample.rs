@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::lora::Adapters;
-use crate::model::{Decoder, KvCache};
+use crate::model::{Decoder, KvCache, host_values};
 
 /// How tokens are drawn. Defaults are the paper's: 0.7 / 20 / 0.8.
 ///
@@ -148,8 +148,7 @@ pub fn generate<B: Backend>(
         let ids = model.ids(&[next])?;
         let logits = model.forward(ids, adapters, Some(&mut cache));
         let [_, len, vocab] = logits.dims();
-        let last = logits.narrow(1, len - 1, 1).reshape([vocab]).into_data().convert::<f32>();
-        let last = last.to_vec::<f32>().map_err(|e| ModelError::Invalid(format!("logits: {e:?}")))?;
+        let last = host_values(logits.narrow(1, len - 1, 1).reshape([vocab]));
         let token = pick(&last, params, &mut rng);
         if stop.contains(&token) {
             return Ok(Generation { tokens, finish: FinishReason::Stop });

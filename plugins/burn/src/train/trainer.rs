@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::error::ModelError;
 use crate::logprob::{Sequence, score, to_host};
 use crate::lora::{Adapters, LoraWeights};
-use crate::model::Decoder;
+use crate::model::{Decoder, host_values};
 use crate::train::checkpoint::Checkpoint;
 use crate::train::optim::{AdamW, AdamWConfig, clip_global_norm, lr_at};
 
@@ -117,7 +117,7 @@ pub fn backward_with<B: AutodiffBackend>(
     let grads = (logp * w).sum().mul_scalar(scale).backward();
     let host = |t: &Tensor<B, 2>| -> Vec<f32> {
         match t.grad(&grads) {
-            Some(g) => g.into_data().convert::<f32>().to_vec::<f32>().expect("converted to f32"),
+            Some(g) => host_values(g),
             None => vec![0.0; t.dims().iter().product()],
         }
     };
