@@ -43,6 +43,7 @@ mod catalogue;
 mod issue;
 mod render;
 mod rng;
+pub mod teacher;
 mod templates;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalogue::BugFamily;
 pub use rng::SplitMix64;
+pub use teacher::{Teacher, TeacherConfig};
 
 use catalogue::{Outcome, Site, Template};
 use render::Params;

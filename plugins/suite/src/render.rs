@@ -76,6 +76,15 @@ pub(crate) fn replace_block(text: &str, from: &str, to: &str) -> Result<String, 
     }
 }
 
+/// How many leading and (not overlapping them) trailing items `a` and `b`
+/// share: what is left between them is what changed.
+pub(crate) fn common_ends<T: PartialEq>(a: &[T], b: &[T]) -> (usize, usize) {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let suffix = a.iter().rev().zip(b.iter().rev()).take(max_suffix).take_while(|(x, y)| x == y).count();
+    (prefix, suffix)
+}
+
 /// A git-style unified diff turning `old` into `new` (one file, one hunk
 /// around the changed lines, three lines of context). Both texts must end in
 /// a newline.
@@ -83,15 +92,7 @@ pub(crate) fn unified_diff(path: &str, old: &str, new: &str) -> String {
     const CONTEXT: usize = 3;
     let a: Vec<&str> = old.split_inclusive('\n').collect();
     let b: Vec<&str> = new.split_inclusive('\n').collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let max_suffix = a.len().min(b.len()) - prefix;
-    let suffix = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take(max_suffix)
-        .take_while(|(x, y)| x == y)
-        .count();
+    let (prefix, suffix) = common_ends(&a, &b);
     let start = prefix.saturating_sub(CONTEXT);
     let after = suffix.min(CONTEXT);
     let removed = &a[prefix..a.len() - suffix];

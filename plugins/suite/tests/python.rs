@@ -6,6 +6,10 @@
 //! Needs `python3` (3.11 or later) and `git` on PATH, as set up by
 //! `scripts/setup.sh`; without them these tests fail rather than skip.
 
+mod common;
+
+use common::copy_dir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,18 +24,6 @@ enum Status {
     Other(String),
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 fn python(dir: &Path) -> Command {
     let mut c = Command::new("python3");
