@@ -196,7 +196,9 @@ pub fn run_episode(
 
     traj.output_patch = env.patch().map_err(env_error("patch".into()))?;
     save(&traj, trajectory_path)?;
+    let tests_start = Instant::now();
     let report = env.run_tests().map_err(env_error("tests".into()))?;
+    traj.extra.insert("test_exec_time".into(), json!(tests_start.elapsed().as_secs_f64()));
     judge(&mut traj, report);
     save(&traj, trajectory_path)?;
     Ok(traj)

@@ -48,6 +48,7 @@
 //! function-calling schemas.
 
 mod call_error;
+mod conversation;
 mod episode;
 mod json_call;
 mod limits;
@@ -58,9 +59,10 @@ mod tool_schema;
 mod xml_call;
 
 pub use call_error::CallError;
+pub use conversation::{assistant_text, conversation};
 pub use episode::{AgentError, run_episode};
 pub use limits::{FINAL_STEP_MESSAGE, Limits};
 pub use policy::{Policy, PolicyError, Reply};
-pub use prompt::{PromptError, PromptTemplate, render_tools};
+pub use prompt::{PromptError, PromptTemplate, render_signatures, render_tools};
 pub use reply::{ParsedReply, parse_reply};
 pub use tool_schema::openai_tools;

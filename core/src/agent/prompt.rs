@@ -82,8 +82,8 @@ impl PromptTemplate {
             PromptError::Parse { file: file.into(), message }
         })?;
         let missing = |key, placeholder| PromptError::MissingPlaceholder { file: file.into(), key, placeholder };
-        if !t.system.contains("{tools}") {
-            return Err(missing("system", "{tools}"));
+        if !t.system.contains("{tools}") && !t.system.contains("{tool_signatures}") {
+            return Err(missing("system", "{tools} or {tool_signatures}"));
         }
         if !t.user.contains("{problem_statement}") {
             return Err(missing("user", "{problem_statement}"));
@@ -93,7 +93,14 @@ impl PromptTemplate {
 
     /// The system prompt with `tools` rendered in.
     pub fn system_prompt(&self, tools: &[ToolSpec], working_dir: &str) -> String {
-        substitute(&self.system, &[("tools", &render_tools(tools)), ("working_dir", working_dir)])
+        substitute(
+            &self.system,
+            &[
+                ("tools", &render_tools(tools)),
+                ("tool_signatures", &render_signatures(tools)),
+                ("working_dir", working_dir),
+            ],
+        )
     }
 
     /// The first user message for an issue.
@@ -163,6 +170,36 @@ pub fn render_tools(tools: &[ToolSpec]) -> String {
         blocks.push(b);
     }
     blocks.join("\n\n")
+}
+
+/// The functions in one line each, `name(param, optional?: a|b)`, for
+/// prompts that must stay short (small models, small contexts).
+///
+/// ```
+/// use entropo_core::agent::render_signatures;
+/// use entropo_core::environment::{ToolParam, ToolSpec};
+/// let p = |name: &str, required, allowed: &[&str]| ToolParam { name: name.into(), kind: "string".into(),
+///     description: String::new(), required, allowed: allowed.iter().map(|a| a.to_string()).collect() };
+/// let tools = [ToolSpec { name: "finish".into(), description: "Finish.".into(),
+///     params: vec![p("command", true, &["submit"]), p("result", false, &[])] }];
+/// assert_eq!(render_signatures(&tools), "finish(command: submit, result?)");
+/// ```
+pub fn render_signatures(tools: &[ToolSpec]) -> String {
+    tools
+        .iter()
+        .map(|tool| {
+            let params: Vec<String> = tool
+                .params
+                .iter()
+                .map(|p| {
+                    let name = if p.required { p.name.clone() } else { format!("{}?", p.name) };
+                    if p.allowed.is_empty() { name } else { format!("{name}: {}", p.allowed.join("|")) }
+                })
+                .collect();
+            format!("{}({})", tool.name, params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

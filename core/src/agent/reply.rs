@@ -184,11 +184,7 @@ impl ParsedReply {
     /// assert_eq!(r.assistant_message(), "Done.\n\n<function=finish>\n<parameter=command>submit</parameter>\n</function>");
     /// ```
     pub fn assistant_message(&self) -> String {
-        match (self.thought.is_empty(), self.action.is_empty()) {
-            (_, true) => self.thought.clone(),
-            (true, false) => self.action.clone(),
-            (false, false) => format!("{}\n\n{}", self.thought, self.action),
-        }
+        super::assistant_text(&self.thought, &self.action)
     }
 
     /// What the model reads after this reply: `run`'s result on a valid call
