@@ -2,6 +2,9 @@
 //! registry and the library crates. Domain logic lives in `entropo-core` and
 //! the plugin crates; this crate only connects them.
 
+pub mod pipeline;
+pub mod serve;
+
 use std::path::PathBuf;
 
 use entropo_core::Registry;
@@ -37,4 +40,25 @@ pub fn load_plugins(
         }
     }
     Ok(loaded)
+}
+
+/// Parses a plugin given as `name[,key=value…]` (values as in TOML).
+///
+/// ```
+/// let (name, params) = entropo::plugin_spec("hybrid,final=fewest-steps,threshold=0.05").unwrap();
+/// assert_eq!(name, "hybrid");
+/// assert_eq!(params["final"], "fewest-steps");
+/// assert_eq!(params["threshold"], 0.05);
+/// assert!(entropo::plugin_spec(",x=1").is_err());
+/// ```
+pub fn plugin_spec(spec: &str) -> anyhow::Result<(String, entropo_core::registry::Params)> {
+    let mut parts = spec.split(',');
+    let name = parts.next().unwrap_or_default().trim().to_string();
+    anyhow::ensure!(!name.is_empty(), "{spec:?}: expected NAME[,key=value…]");
+    let mut params = entropo_core::registry::Params::new();
+    for part in parts {
+        let (key, value) = entropo_core::config::parse_assignment(part)?;
+        params.insert(key, serde_json::to_value(value)?);
+    }
+    Ok((name, params))
 }

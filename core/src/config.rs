@@ -63,6 +63,30 @@ pub struct ExperimentConfig {
     /// Training settings (SFT and preference optimisation).
     #[serde(default)]
     pub train: Option<crate::training::TrainSection>,
+    /// `entropo run`: where the tasks come from.
+    #[serde(default)]
+    pub tasks: Option<crate::pipeline::TasksSection>,
+    /// `entropo run`: a tiny model trained from random weights instead of `[model]`.
+    #[serde(default)]
+    pub init: Option<crate::pipeline::InitSection>,
+    /// `entropo run`: the scripted teacher.
+    #[serde(default)]
+    pub teacher: Option<crate::pipeline::TeacherSection>,
+    /// `entropo run`: supervised fine-tuning on the teacher's resolved trajectories.
+    #[serde(default)]
+    pub sft: Option<crate::training::TrainSection>,
+    /// `entropo run` and `entropo rollout`: sampling and budgets.
+    #[serde(default)]
+    pub rollout: Option<crate::pipeline::RolloutSection>,
+    /// `entropo run`: the preference methods compared.
+    #[serde(default)]
+    pub preference: Option<crate::pipeline::PreferenceSection>,
+    /// `entropo run` and `entropo train verifier`: training of the `lm-judge` verifier.
+    #[serde(default)]
+    pub verifier_training: Option<crate::training::TrainSection>,
+    /// `entropo run` and `entropo eval`: the evaluation.
+    #[serde(default)]
+    pub eval: Option<crate::pipeline::EvalSection>,
 }
 
 fn default_output_dir() -> PathBuf {
@@ -172,11 +196,28 @@ impl ExperimentConfig {
     /// Checks that every named plugin exists in `registry` and accepts its
     /// parameters. `file` is named in the error.
     pub fn validate(&self, file: &Path, registry: &Registry) -> Result<(), ConfigError> {
-        if let Some(train) = &self.train {
+        let sections = [
+            ("train", self.train.as_ref()),
+            ("sft", self.sft.as_ref()),
+            ("preference.train", self.preference.as_ref().map(|p| &p.train)),
+            ("verifier_training", self.verifier_training.as_ref()),
+        ];
+        for (section, train) in sections {
+            let Some(train) = train else { continue };
             train.check().map_err(|text| {
                 let (key, message) = text.split_once(": ").unwrap_or(("train", text.as_str()));
-                ConfigError::Invalid { file: file.to_path_buf(), key: key.to_string(), message: message.to_string() }
+                let key = key.replacen("train", section, 1);
+                ConfigError::Invalid { file: file.to_path_buf(), key, message: message.to_string() }
             })?;
+        }
+        if let Some(p) = &self.preference {
+            for (i, m) in p.methods.iter().enumerate() {
+                registry.check(PluginKind::Loss, &m.name, &m.params).map_err(|source| ConfigError::Plugin {
+                    file: file.to_path_buf(),
+                    key: format!("preference.methods[{i}]"),
+                    source: Box::new(source),
+                })?;
+            }
         }
         for (key, kind, r) in self.plugin_refs() {
             registry.check(kind, &r.name, &r.params).map_err(|source| {

@@ -8,11 +8,15 @@
 
 pub mod agent;
 pub mod config;
+pub mod datasets;
 pub mod environment;
+pub mod eval;
 pub mod formats;
 pub mod io;
 pub mod loss;
+pub mod pipeline;
 pub mod registry;
+pub mod rollout;
 pub mod selector;
 pub mod training;
 pub mod types;

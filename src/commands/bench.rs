@@ -1,6 +1,6 @@
 //! `entropo bench`: speed figures beside a peer measured in the same run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Subcommand;
@@ -48,6 +48,32 @@ Examples:
         #[arg(long)]
         no_peer: bool,
     },
+    /// Rollout throughput: environment steps/s and policy tokens/s with N
+    /// concurrent rollouts per held-out task of a config's suite, and the
+    /// time spent in the policy, the tools and the tests.
+    #[command(after_help = "\
+Example (after `entropo run configs/quickstart.toml`):
+  entropo bench rollout --config configs/quickstart.toml --model runs/quickstart/model/sft")]
+    Rollout {
+        /// The experiment config (tasks, environment, sampling).
+        #[arg(long)]
+        config: PathBuf,
+        /// The model folder to sample from.
+        #[arg(long)]
+        model: PathBuf,
+        /// Rollouts per task.
+        #[arg(long, default_value_t = 16)]
+        n: u32,
+        /// Rollouts at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Where the pool goes (replaced).
+        #[arg(long, default_value = "runs/bench-rollout")]
+        out: PathBuf,
+        /// Print JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl BenchCommand {
@@ -60,6 +86,18 @@ impl BenchCommand {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {
                     print!("{}", report.markdown());
+                }
+                return Ok(());
+            }
+            BenchCommand::Rollout { config, model, n, concurrency, out, json } => {
+                let cfg = super::config::load(&config, &[])?;
+                let registry = entropo::builtin_registry()?;
+                let run = entropo::pipeline::Run { cfg: &cfg, file: &config, registry: &registry };
+                let bench = run.bench_rollout(&model, n, concurrency, &out)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&bench)?);
+                } else {
+                    print!("{}", bench.markdown());
                 }
                 return Ok(());
             }

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use entropo_core::datasets::{self, BuildOptions};
 use entropo_core::formats::{ExportFormat, export_file, import_file, swebench};
 use entropo_suite::SuiteConfig;
 
@@ -39,6 +40,8 @@ pub enum DataCommand {
     ///   trl-dpo           TRL prompt/chosen/rejected        (from preference pairs)
     ///   trl-kto           TRL prompt/completion/label       (from KTO samples)
     /// With --reverse, reads the format and writes native rows.
+    /// Build SFT rows, preference pairs and KTO samples from judged rollouts.
+    Build(BuildArgs),
     #[command(verbatim_doc_comment)]
     Export {
         /// The target format.
@@ -54,6 +57,31 @@ pub enum DataCommand {
         #[arg(long)]
         reverse: bool,
     },
+}
+
+/// `entropo data build`: rollouts → training sets.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Writes sft.jsonl (resolved trajectories), pairs.jsonl (resolved vs unresolved of the same
+task) and kto.jsonl (every judged trajectory, labelled by the tests), plus copies in
+ShareGPT, LLaMA-Factory and TRL formats, all read by `entropo train` and by other tools.
+
+Example:
+  entropo data build --rollouts runs/q/rollouts/teacher --rollouts runs/q/rollouts/student --out runs/q/data")]
+pub struct BuildArgs {
+    /// A rollout folder (with index.jsonl); repeat to pool several.
+    #[arg(long = "rollouts", value_name = "DIR", required = true)]
+    rollouts: Vec<PathBuf>,
+    /// Where the files go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Preference pairs per task at most (0 = every combination).
+    #[arg(long, default_value_t = BuildOptions::default().max_pairs_per_task)]
+    max_pairs_per_task: usize,
+    /// Also use resolved trajectories that ran out of budget for SFT rows and
+    /// chosen sides (by default only those that called finish).
+    #[arg(long)]
+    allow_unfinished: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +127,24 @@ impl DataCommand {
                     suite.test.len(),
                     out.join("train.jsonl").display(),
                     out.join("test.jsonl").display()
+                );
+                Ok(())
+            }
+            DataCommand::Build(args) => {
+                let options =
+                    BuildOptions { max_pairs_per_task: args.max_pairs_per_task, sft_requires_finish: !args.allow_unfinished };
+                let (judged, skipped) = datasets::load_judged(&args.rollouts)?;
+                let sets = datasets::build(&judged, &options);
+                let paths = datasets::write(&sets, &args.out)?;
+                println!(
+                    "{} judged trajectories{} → {} SFT rows, {} pairs, {} KTO samples ({} desirable) in {}",
+                    judged.len(),
+                    if skipped > 0 { format!(" ({skipped} unjudged left out)") } else { String::new() },
+                    sets.sft.len(),
+                    sets.pairs.len(),
+                    sets.kto.len(),
+                    sets.kto.iter().filter(|k| k.label).count(),
+                    paths[0].parent().unwrap_or(&args.out).display()
                 );
                 Ok(())
             }

@@ -3,11 +3,15 @@
 mod bench;
 mod config;
 mod data;
+mod eval;
 mod generate;
 mod loss;
 mod model;
 mod plugins;
+mod rollout;
+mod run;
 mod select;
+mod serve;
 mod tool;
 mod train;
 
@@ -34,6 +38,7 @@ pub struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
+  entropo run configs/quickstart.toml
   entropo config check configs/example.toml
   entropo plugins list
   entropo loss eval --plugin entropo-dpo --param alpha=0.11 --input batch.json
@@ -55,6 +60,10 @@ enum Command {
     /// Evaluate a loss plugin on a batch of per-sequence statistics.
     #[command(subcommand)]
     Loss(loss::LossCommand),
+    /// Sample N trajectories per task (resumable), indexed for selectors and datasets.
+    Rollout(rollout::RolloutArgs),
+    /// The test-time-scaling report: pass@k, Best@N per selector, diversity.
+    Eval(eval::EvalArgs),
     /// Pick one rollout per task with a selector, or compare them all.
     Select(select::SelectCommand),
     /// Import and inspect model files.
@@ -68,6 +77,11 @@ enum Command {
     Train(train::TrainCommand),
     /// Sample text from a model folder (optionally with a LoRA adapter).
     Generate(generate::GenerateArgs),
+    /// Run a whole experiment end to end (tasks → teacher → SFT → preference
+    /// training → verifier → rollouts → selectors → report).
+    Run(run::RunArgs),
+    /// Serve a model folder as an OpenAI-compatible chat endpoint on loopback.
+    Serve(serve::ServeArgs),
     /// Measure speed beside a peer (PyTorch) in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -115,11 +129,15 @@ impl Cli {
             Command::Plugins(c) => c.run(),
             Command::Data(c) => c.run(),
             Command::Loss(c) => c.run(),
+            Command::Rollout(c) => c.run(),
+            Command::Eval(c) => c.run(),
             Command::Select(c) => c.run(),
             Command::Model(c) => c.run(),
             Command::Tool(c) => c.run(),
             Command::Train(c) => c.run(),
             Command::Generate(c) => c.run(),
+            Command::Run(c) => c.run(),
+            Command::Serve(c) => c.run(),
             Command::Bench(c) => c.run(),
         }
     }

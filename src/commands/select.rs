@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use entropo_core::Selector;
-use entropo_core::config::parse_assignment;
 use entropo_core::registry::{Params, PluginKind};
 use entropo_core::types::RolloutRecord;
 use entropo_selectors::{resolved_rate, select_all};
@@ -70,7 +69,7 @@ impl SelectCommand {
             return Ok(());
         }
         let spec = self.selector.as_deref().unwrap_or_default();
-        let (name, params) = parse_spec(spec)?;
+        let (name, params) = entropo::plugin_spec(spec)?;
         let selector = registry.create::<dyn Selector>(&name, &params)?;
         let choices = select_all(&*selector, &rows).with_context(|| format!("{}", self.input.display()))?;
         if let Some(output) = &self.output {
@@ -90,15 +89,3 @@ impl SelectCommand {
     }
 }
 
-/// `hybrid,final=fewest-steps,threshold=0.05` → name and parameters.
-fn parse_spec(spec: &str) -> anyhow::Result<(String, Params)> {
-    let mut parts = spec.split(',');
-    let name = parts.next().unwrap_or_default().trim().to_string();
-    anyhow::ensure!(!name.is_empty(), "--selector: expected NAME[,key=value…]");
-    let mut params = Params::new();
-    for part in parts {
-        let (key, value) = parse_assignment(part)?;
-        params.insert(key, serde_json::to_value(value)?);
-    }
-    Ok((name, params))
-}

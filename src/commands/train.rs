@@ -22,6 +22,30 @@ pub enum TrainCommand {
     /// entropo-dpo, entropo-kto, or a loss from a plugin library) on
     /// preference pairs or KTO samples.
     Preference(TrainArgs),
+    /// The lm-judge verifier: LoRA SFT of the [model] to answer YES (resolved)
+    /// or NO on judged trajectories; writes <output_dir>/train/verifier/adapter.
+    Verifier(VerifierArgs),
+}
+
+/// What `train verifier` takes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Training settings come from the config's [verifier_training] (LoRA, learning rate, …).
+
+Example:
+  entropo train verifier --config configs/quickstart.toml --rollouts runs/q/rollouts/teacher --rollouts runs/q/rollouts/student")]
+pub struct VerifierArgs {
+    /// The experiment config (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// A rollout folder of judged trajectories (repeatable).
+    #[arg(long = "rollouts", value_name = "DIR", required = true)]
+    rollouts: Vec<PathBuf>,
+    /// Override a config key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(flatten)]
+    plugins: PluginPaths,
 }
 
 /// What both trainers take.
@@ -52,6 +76,7 @@ impl TrainCommand {
         let (args, sft) = match self {
             TrainCommand::Sft(a) => (a, true),
             TrainCommand::Preference(a) => (a, false),
+            TrainCommand::Verifier(v) => return v.run(),
         };
         let cfg = load(&args.config, &args.set)?;
         let registry = args.plugins.registry(&cfg.plugins)?;
@@ -123,4 +148,17 @@ impl TrainCommand {
 
 fn default_output(cfg: &ExperimentConfig, loss: &str) -> PathBuf {
     cfg.output_dir.join("train").join(loss)
+}
+
+impl VerifierArgs {
+    fn run(self) -> anyhow::Result<()> {
+        let cfg = load(&self.config, &self.set)?;
+        let registry = self.plugins.registry(&cfg.plugins)?;
+        cfg.validate(&self.config, &registry)?;
+        let model = cfg.model.clone().with_context(|| format!("{}: model: missing ([model] path = …)", self.config.display()))?;
+        let run = entropo::pipeline::Run { cfg: &cfg, file: &self.config, registry: &registry };
+        let adapter = run.train_verifier(&model.path, &self.rollouts)?;
+        println!("verifier adapter: {}", adapter.display());
+        Ok(())
+    }
 }

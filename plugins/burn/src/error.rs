@@ -75,6 +75,9 @@ pub enum ModelError {
     /// A file could not be written (or a JSONL file read).
     #[error(transparent)]
     File(#[from] entropo_core::io::IoError),
+    /// The tokenizer or chat template failed.
+    #[error("tokenizer: {0}")]
+    Text(#[from] entropo_text::TextError),
     /// A training or sampling input is invalid.
     #[error("{0}")]
     Invalid(String),

@@ -24,6 +24,7 @@ pub mod bench;
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod judge;
 pub mod logprob;
 pub mod lora;
 pub mod model;
