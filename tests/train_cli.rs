@@ -6,35 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use entropo_burn::burn::backend::NdArray;
-use common::{entropo, stderr_of, stdout_of};
+use common::{entropo, stderr_of, stdout_of, tiny_model};
 use entropo_burn::config::ModelConfig;
 use entropo_burn::lora::LoraWeights;
-use entropo_burn::model::Decoder;
 use entropo_core::types::{KtoSample, Message, PreferencePair, Role, SftSample};
-
-const CORPUS: &[&str] = &[
-    "def add(a, b):\n    return a + b\n",
-    "Fix the off-by-one error in range(len(xs) - 1).",
-    "<function=execute_bash>\n<parameter=cmd>python -m unittest</parameter>\n</function>",
-    "The tests pass now. I will submit the fix.",
-];
-
-/// A model folder with a trained tokenizer and random weights.
-fn tiny_model(dir: &Path) {
-    let tokenizer = entropo_text::train_bpe(CORPUS, 400, &[]).unwrap();
-    tokenizer.save(dir).unwrap();
-    let config = ModelConfig::from_json(
-        &serde_json::json!({
-            "model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-            "vocab_size": tokenizer.vocab_size(), "tie_word_embeddings": true
-        }),
-        Path::new("tiny"),
-    )
-    .unwrap();
-    Decoder::<NdArray>::random(config, 1, &Default::default()).save(dir).unwrap();
-}
 
 fn conversation(answer: &str) -> Vec<Message> {
     vec![

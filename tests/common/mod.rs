@@ -38,3 +38,27 @@ pub fn simpo_lib() -> &'static Path {
     static LIB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     LIB.get_or_init(|| entropo_sdk::build::cdylib("entropo-example-simpo", &repo_root(), &[]).unwrap())
 }
+
+/// Text the tiny models' tokenizer is trained on.
+pub const CORPUS: &[&str] = &[
+    "def add(a, b):\n    return a + b\n",
+    "Fix the off-by-one error in range(len(xs) - 1).",
+    "<function=execute_bash>\n<parameter=cmd>python -m unittest</parameter>\n</function>",
+    "The tests pass now. I will submit the fix.",
+];
+
+/// A model folder with a trained tokenizer and random weights.
+pub fn tiny_model(dir: &Path) {
+    let tokenizer = entropo_text::train_bpe(CORPUS, 400, &[]).unwrap();
+    tokenizer.save(dir).unwrap();
+    let config = entropo_burn::config::ModelConfig::from_json(
+        &serde_json::json!({
+            "model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "vocab_size": tokenizer.vocab_size(), "tie_word_embeddings": true
+        }),
+        Path::new("tiny"),
+    )
+    .unwrap();
+    entropo_burn::model::Decoder::<entropo_burn::burn::backend::NdArray>::random(config, 1, &Default::default()).save(dir).unwrap();
+}
