@@ -34,7 +34,7 @@ pub const JUDGE_QUESTION: &str = "Did the AI assistant resolve the issue? Answer
 pub struct JudgeSettings {
     /// Prompt budget in tokens; longer prompts are condensed.
     pub max_prompt_tokens: usize,
-    /// Observations are never condensed below this many characters.
+    /// Replies and observations are never condensed below this many characters.
     pub min_observation_chars: usize,
 }
 
@@ -44,16 +44,24 @@ impl Default for JudgeSettings {
     }
 }
 
+/// The step blocks of a trajectory: each step's reply, then its observation.
+fn blocks(traj: &Trajectory) -> Vec<String> {
+    traj.trajectory_steps
+        .iter()
+        .flat_map(|s| [assistant_text(&s.thought, &s.action).trim().to_string(), s.observation.clone()])
+        .collect()
+}
+
 /// The judge's user message: the issue, every step as `[ASSISTANT]` /
-/// `[USER]` blocks, the final patch and the question, with observations
+/// `[USER]` blocks, the final patch and the question, with block `i`
 /// shortened to `limits[i]` characters (head and tail kept).
-fn render(traj: &Trajectory, limits: &[usize]) -> String {
+fn render(traj: &Trajectory, blocks: &[String], limits: &[usize]) -> String {
     let mut out = format!("[ISSUE]\n{}\n[/ISSUE]\n", traj.problem_statement.trim());
-    for (i, step) in traj.trajectory_steps.iter().enumerate() {
+    for (i, pair) in blocks.chunks(2).enumerate() {
         out.push_str("[ASSISTANT]\n");
-        out.push_str(assistant_text(&step.thought, &step.action).trim());
+        out.push_str(&condense(&pair[0], limits[2 * i]));
         out.push_str("\n[/ASSISTANT]\n[USER]\n");
-        out.push_str(&condense(&step.observation, limits[i]));
+        out.push_str(&condense(&pair[1], limits[2 * i + 1]));
         out.push_str("\n[/USER]\n");
     }
     out.push_str(&format!("[PATCH]\n{}\n[/PATCH]\n{JUDGE_QUESTION}", traj.output_patch.trim()));
@@ -79,12 +87,15 @@ pub fn condense(text: &str, max: usize) -> String {
 }
 
 /// The judge's conversation for `traj` (system and user messages), within
-/// `settings.max_prompt_tokens` of `tokenizer`: the longest observation is
-/// halved first, again and again, down to `min_observation_chars`.
+/// `settings.max_prompt_tokens` of `tokenizer`: the longest block — an
+/// observation, or a reply once observations are short — is halved first,
+/// again and again, down to `min_observation_chars`.
 pub fn judge_messages(traj: &Trajectory, tokenizer: &Tokenizer, settings: &JudgeSettings) -> Result<Vec<Message>, ModelError> {
-    let mut limits: Vec<usize> = traj.trajectory_steps.iter().map(|s| s.observation.chars().count()).collect();
+    let blocks = blocks(traj);
+    let mut limits: Vec<usize> = blocks.iter().map(|b| b.chars().count()).collect();
     loop {
-        let messages = vec![Message::new(Role::System, JUDGE_SYSTEM), Message::new(Role::User, render(traj, &limits))];
+        let user = render(traj, &blocks, &limits);
+        let messages = vec![Message::new(Role::System, JUDGE_SYSTEM), Message::new(Role::User, user)];
         let text = tokenizer.render_chat(&messages, true, &RenderOptions::default())?;
         if tokenizer.encode(&text, false)?.len() <= settings.max_prompt_tokens {
             return Ok(messages);
