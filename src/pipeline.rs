@@ -297,7 +297,14 @@ impl Run<'_> {
         factory: &dyn RolloutFactory,
         label: &str,
     ) -> anyhow::Result<()> {
-        let progress = bar((tasks.len() * n as usize) as u64, label);
+        let progress = ProgressBar::new((tasks.len() * n as usize) as u64).with_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {label:<12} {} tasks × {n}: {{pos}}/{{len}} rollouts, {{msg}} [{{elapsed_precise}}<{{eta}}, {{per_sec}}]",
+                tasks.len()
+            ))
+            .expect("valid template"),
+        );
+        progress.set_message("0 resolved");
         let resolved = std::sync::atomic::AtomicUsize::new(0);
         let run = Rollouts { tasks, n, concurrency: settings.concurrency, prompt, limits: &settings.limits, out: dir };
         let summary = run.run(factory, |event| match event {
