@@ -26,7 +26,6 @@ const REDUCED: &[&str] = &[
     "sft.lora.r=8",
     "sft.cutoff.max_tokens=768",
     "preference.train.cutoff.max_tokens=768",
-    "verifier_training.cutoff.max_tokens=768",
     "rollout.n=3",
     "rollout.concurrency=2",
     "rollout.max_new_tokens=24",
