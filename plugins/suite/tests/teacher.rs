@@ -153,6 +153,7 @@ fn without_timings(traj: &Trajectory) -> String {
         s.total_step_time = 0.0;
         s.total_time_traj = 0.0;
     }
+    t.extra.remove("test_exec_time");
     let text = serde_json::to_string_pretty(&t).unwrap();
     let mut out = String::new();
     let mut rest = text.as_str();
