@@ -44,8 +44,9 @@ pub enum PromptError {
 ///
 /// Placeholders, replaced in one pass (text substituted in is never
 /// scanned again, and other braces are left alone):
-/// - `{tools}`: the functions, rendered by [`render_tools`]; required in
-///   `system`.
+/// - `{tools}`: the functions, rendered by [`render_tools`], or
+///   `{tool_signatures}`: one line each, by [`render_signatures`]; `system`
+///   needs one of the two.
 /// - `{problem_statement}`: the issue text; required in `user`.
 /// - `{working_dir}`: where the repository is mounted (`/testbed`).
 ///
@@ -54,7 +55,7 @@ pub enum PromptError {
 /// let t = PromptTemplate::parse("system = 'Tools: {tools}'\nuser = 'Fix {problem_statement} in {working_dir}.'", "inline".as_ref()).unwrap();
 /// assert_eq!(t.user_prompt("the {tools} bug", "/testbed"), "Fix the {tools} bug in /testbed.");
 /// let e = PromptTemplate::parse("system = 'x'\nuser = '{problem_statement}'", "p.toml".as_ref()).unwrap_err();
-/// assert_eq!(e.to_string(), "p.toml: `system` must contain the placeholder {tools}");
+/// assert_eq!(e.to_string(), "p.toml: `system` must contain the placeholder {tools} or {tool_signatures}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
