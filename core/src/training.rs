@@ -105,6 +105,26 @@ pub enum Overflow {
     Drop,
 }
 
+/// Which weights a run trains.
+///
+/// ```
+/// use entropo_core::training::{Finetuning, TrainSection};
+/// let s: TrainSection = toml::from_str(r#"finetuning = "full""#).unwrap();
+/// assert_eq!(s.finetuning, Finetuning::Full);
+/// assert_eq!(TrainSection::default().finetuning, Finetuning::Lora);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finetuning {
+    /// LoRA adapters on a frozen model (the paper's setting); the run
+    /// writes a PEFT adapter.
+    #[default]
+    Lora,
+    /// Every weight of the model, embeddings included (for a model trained
+    /// from scratch); the run writes a whole model folder and `lora` is unused.
+    Full,
+}
+
 /// The longest sequence trained on (the paper: 18 000 tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +159,9 @@ pub struct TrainSection {
     /// `<output_dir>/train/<loss>`).
     #[serde(default)]
     pub output: Option<PathBuf>,
+    /// LoRA adapters (the default) or every weight.
+    #[serde(default)]
+    pub finetuning: Finetuning,
     /// The adapters.
     #[serde(default)]
     pub lora: LoraConfig,
@@ -201,6 +224,7 @@ impl Default for TrainSection {
         TrainSection {
             data: None,
             output: None,
+            finetuning: Finetuning::default(),
             lora: LoraConfig::default(),
             learning_rate: default_lr(),
             warmup_ratio: default_warmup(),

@@ -134,12 +134,12 @@ impl TrainCommand {
             eprintln!("resumed from step {step}");
         }
         println!(
-            "trained {} ({} steps, {} trainable parameters, final loss {:.4}): adapter {}, metrics {}",
+            "trained {} ({} steps, {} trainable parameters, final loss {:.4}): {}, metrics {}",
             loss_ref.name,
             summary.steps,
             summary.trainable_parameters,
             summary.final_loss.unwrap_or(f64::NAN),
-            summary.adapter.display(),
+            summary.output.display(),
             summary.metrics.display()
         );
         Ok(())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use entropo_core::Loss;
-use entropo_core::training::{ModelSection, TrainSection};
+use entropo_core::training::{Finetuning, ModelSection, TrainSection};
 
 use crate::backend::{BackendJob, BackendKind, dispatch};
 use crate::error::ModelError;
@@ -26,9 +26,21 @@ pub fn load_model<B: burn::tensor::backend::Backend>(
     Ok(decoder)
 }
 
-/// Files of a model folder that are not weights, copied by [`merge_adapter`].
+/// Files of a model folder that are not weights, copied by [`merge_adapter`]
+/// and into a fully fine-tuned model's folder.
 const TOKENIZER_FILES: [&str; 4] =
     ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"];
+
+/// Copies the tokenizer files of model folder `from` into `to`.
+pub fn copy_tokenizer_files(from: &Path, to: &Path) -> Result<(), ModelError> {
+    for name in TOKENIZER_FILES {
+        let src = from.join(name);
+        if src.exists() {
+            std::fs::copy(&src, to.join(name)).map_err(|e| ModelError::io(&src, e))?;
+        }
+    }
+    Ok(())
+}
 
 /// Merges the PEFT adapter in `adapter` into the model in `model` and writes
 /// the result, with the tokenizer files, as a new HuggingFace folder `out`
@@ -47,12 +59,7 @@ pub fn merge_adapter(model: &Path, adapter: &Path, out: &Path) -> Result<(), Mod
     std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
     let tmp = tempfile::Builder::new().prefix(".merge-").tempdir_in(parent).map_err(|e| ModelError::io(parent, e))?;
     decoder.save(tmp.path())?;
-    for name in TOKENIZER_FILES {
-        let src = model.join(name);
-        if src.exists() {
-            std::fs::copy(&src, tmp.path().join(name)).map_err(|e| ModelError::io(&src, e))?;
-        }
-    }
+    copy_tokenizer_files(model, tmp.path())?;
     std::fs::rename(tmp.keep(), out).map_err(|e| ModelError::io(out, e))
 }
 
@@ -78,7 +85,12 @@ impl BackendJob for TrainJob<'_> {
     type Output = TrainSummary;
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<TrainSummary, ModelError> {
         let model = load_model::<B>(self.model, &device)?;
-        Trainer::new(&model, self.loss, self.settings, self.seed, self.out).run(self.examples, |m| (self.observer)(m))
+        let summary = Trainer::new(&model, self.loss, self.settings, self.seed, self.out)
+            .run(self.examples, |m| (self.observer)(m))?;
+        if self.settings.finetuning == Finetuning::Full && !summary.interrupted {
+            copy_tokenizer_files(&self.model.path, &summary.output)?;
+        }
+        Ok(summary)
     }
 }
 

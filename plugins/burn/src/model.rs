@@ -2,10 +2,11 @@
 //! a SwiGLU MLP, a final RMSNorm and the output head — the shape shared by
 //! Llama 2/3, SmolLM2, Qwen2/2.5 and Qwen3.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::activation::{silu, softmax};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::config::{Family, ModelConfig};
@@ -86,7 +87,28 @@ pub struct Decoder<B: Backend> {
     /// `[hidden, vocab]`; `None` when tied to the embeddings.
     pub lm_head: Option<Tensor<B, 2>>,
     inv_freq: Vec<f64>,
+    attention_chunk: usize,
     device: B::Device,
+}
+
+/// Queries per attention block unless [`Decoder::with_attention_chunk`] says otherwise.
+const ATTENTION_CHUNK: usize = 256;
+
+/// One weight of [`Decoder::named`].
+enum Weight<B: Backend> {
+    Vector(Tensor<B, 1>),
+    Matrix { t: Tensor<B, 2>, transposed: bool },
+}
+
+/// Writes `tensors` (HuggingFace names and layout) and `config` as a model
+/// folder: `model.safetensors` (f32) and `config.json`.
+pub fn save_folder(dir: &Path, config: &ModelConfig, tensors: &BTreeMap<String, HostTensor>) -> Result<(), ModelError> {
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+    crate::weights::save(&dir.join("model.safetensors"), tensors, &meta)?;
+    let config = serde_json::to_string_pretty(&config.to_json()).expect("JSON serialises");
+    entropo_core::io::write_atomic(&dir.join("config.json"), config.as_bytes())?;
+    Ok(())
 }
 
 /// Moves a host tensor to the device.
@@ -136,9 +158,39 @@ impl<B: Backend> Decoder<B> {
 
     /// Builds the decoder from named HuggingFace tensors.
     pub fn from_store(config: ModelConfig, store: &mut TensorStore, device: &B::Device) -> Result<Decoder<B>, ModelError> {
+        Decoder::build(config, store, device, false)
+    }
+
+    /// Builds the decoder from [`Decoder::to_host`]'s tensors; with `grad`,
+    /// every weight tracks gradients (full fine-tuning).
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use entropo_burn::model::Decoder;
+    /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
+    /// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
+    /// let copy = Decoder::<NdArray>::from_host(model.config.clone(), model.to_host(), &Default::default(), false).unwrap();
+    /// assert_eq!(copy.to_host(), model.to_host());
+    /// ```
+    pub fn from_host(
+        config: ModelConfig,
+        tensors: BTreeMap<String, HostTensor>,
+        device: &B::Device,
+        grad: bool,
+    ) -> Result<Decoder<B>, ModelError> {
+        let mut store = TensorStore::empty();
+        tensors.into_iter().for_each(|(name, t)| store.insert(name, t));
+        Decoder::build(config, &mut store, device, grad)
+    }
+
+    fn build(config: ModelConfig, store: &mut TensorStore, device: &B::Device, grad: bool) -> Result<Decoder<B>, ModelError> {
+        fn place<B: Backend, const D: usize>(t: HostTensor, device: &B::Device, grad: bool) -> Tensor<B, D> {
+            let t = to_device(t, device);
+            if grad { t.require_grad() } else { t }
+        }
         let c = &config;
         let (h, d) = (c.hidden_size, c.head_dim);
-        let embed = to_device(store.take("model.embed_tokens.weight", &[c.vocab_size, h])?, device);
+        let embed = place(store.take("model.embed_tokens.weight", &[c.vocab_size, h])?, device, grad);
         let mut blocks = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
             let p = format!("model.layers.{i}");
@@ -149,36 +201,36 @@ impl<B: Backend> Decoder<B> {
                 let weight = transpose_host(store.take(&format!("{p}.{module}.weight"), &[out, inp])?);
                 let has_bias = c.attention_bias && matches!(which, Proj::Q | Proj::K | Proj::V);
                 let bias = if has_bias {
-                    Some(to_device(store.take(&format!("{p}.{module}.bias"), &[out])?, device))
+                    Some(place(store.take(&format!("{p}.{module}.bias"), &[out])?, device, grad))
                 } else {
                     None
                 };
-                proj.push(Linear { weight: to_device(weight, device), bias });
+                proj.push(Linear { weight: place(weight, device, grad), bias });
             }
             let (q_norm, k_norm) = if c.family == Family::Qwen3 {
                 (
-                    Some(to_device(store.take(&format!("{p}.self_attn.q_norm.weight"), &[d])?, device)),
-                    Some(to_device(store.take(&format!("{p}.self_attn.k_norm.weight"), &[d])?, device)),
+                    Some(place(store.take(&format!("{p}.self_attn.q_norm.weight"), &[d])?, device, grad)),
+                    Some(place(store.take(&format!("{p}.self_attn.k_norm.weight"), &[d])?, device, grad)),
                 )
             } else {
                 (None, None)
             };
             blocks.push(Block {
-                attn_norm: to_device(store.take(&format!("{p}.input_layernorm.weight"), &[h])?, device),
+                attn_norm: place(store.take(&format!("{p}.input_layernorm.weight"), &[h])?, device, grad),
                 proj,
                 q_norm,
                 k_norm,
-                mlp_norm: to_device(store.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?, device),
+                mlp_norm: place(store.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?, device, grad),
             });
         }
-        let norm = to_device(store.take("model.norm.weight", &[h])?, device);
+        let norm = place(store.take("model.norm.weight", &[h])?, device, grad);
         let lm_head = if c.tie_word_embeddings {
             None
         } else {
-            Some(to_device(transpose_host(store.take("lm_head.weight", &[c.vocab_size, h])?), device))
+            Some(place(transpose_host(store.take("lm_head.weight", &[c.vocab_size, h])?), device, grad))
         };
         let inv_freq = rope::inv_freq(d, c.rope_theta, &c.rope_scaling);
-        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, device: device.clone() })
+        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, attention_chunk: ATTENTION_CHUNK, device: device.clone() })
     }
 
     /// A decoder with random weights (normal, std 0.02; norms 1), for
@@ -221,36 +273,58 @@ impl<B: Backend> Decoder<B> {
     /// Writes the weights as a HuggingFace model folder (`config.json` and
     /// `model.safetensors`, f32), e.g. after merging an adapter.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        let host = |t: &Tensor<B, 2>| HostTensor { shape: t.dims().to_vec(), data: host_values(t.clone()) };
-        let host1 = |t: &Tensor<B, 1>| HostTensor { shape: t.dims().to_vec(), data: host_values(t.clone()) };
-        let mut tensors = std::collections::BTreeMap::new();
-        tensors.insert("model.embed_tokens.weight".to_string(), host(&self.embed));
+        save_folder(dir, &self.config, &self.to_host())
+    }
+
+    /// Every weight by its HuggingFace name, in HuggingFace's layout.
+    pub fn to_host(&self) -> BTreeMap<String, HostTensor> {
+        self.named()
+            .into_iter()
+            .map(|(name, w)| {
+                let t = match w {
+                    Weight::Vector(t) => HostTensor { shape: t.dims().to_vec(), data: host_values(t) },
+                    Weight::Matrix { t, transposed } => {
+                        let host = HostTensor { shape: t.dims().to_vec(), data: host_values(t) };
+                        if transposed { transpose_host(host) } else { host }
+                    }
+                };
+                (name, t)
+            })
+            .collect()
+    }
+
+    /// Every weight with its HuggingFace name; `transposed` marks those kept
+    /// as `[in, out]` on the device.
+    fn named(&self) -> Vec<(String, Weight<B>)> {
+        let vector = |t: &Tensor<B, 1>| Weight::Vector(t.clone());
+        let mut out = vec![(
+            "model.embed_tokens.weight".to_string(),
+            Weight::Matrix { t: self.embed.clone(), transposed: false },
+        )];
         for (i, b) in self.blocks.iter().enumerate() {
             let p = format!("model.layers.{i}");
             for which in Proj::ALL {
                 let linear = &b.proj[which as usize];
-                tensors.insert(format!("{p}.{}.weight", which.module()), transpose_host(host(&linear.weight)));
+                out.push((
+                    format!("{p}.{}.weight", which.module()),
+                    Weight::Matrix { t: linear.weight.clone(), transposed: true },
+                ));
                 if let Some(bias) = &linear.bias {
-                    tensors.insert(format!("{p}.{}.bias", which.module()), host1(bias));
+                    out.push((format!("{p}.{}.bias", which.module()), vector(bias)));
                 }
             }
             if let (Some(q), Some(k)) = (&b.q_norm, &b.k_norm) {
-                tensors.insert(format!("{p}.self_attn.q_norm.weight"), host1(q));
-                tensors.insert(format!("{p}.self_attn.k_norm.weight"), host1(k));
+                out.push((format!("{p}.self_attn.q_norm.weight"), vector(q)));
+                out.push((format!("{p}.self_attn.k_norm.weight"), vector(k)));
             }
-            tensors.insert(format!("{p}.input_layernorm.weight"), host1(&b.attn_norm));
-            tensors.insert(format!("{p}.post_attention_layernorm.weight"), host1(&b.mlp_norm));
+            out.push((format!("{p}.input_layernorm.weight"), vector(&b.attn_norm)));
+            out.push((format!("{p}.post_attention_layernorm.weight"), vector(&b.mlp_norm)));
         }
-        tensors.insert("model.norm.weight".to_string(), host1(&self.norm));
+        out.push(("model.norm.weight".to_string(), vector(&self.norm)));
         if let Some(head) = &self.lm_head {
-            tensors.insert("lm_head.weight".to_string(), transpose_host(host(head)));
+            out.push(("lm_head.weight".to_string(), Weight::Matrix { t: head.clone(), transposed: true }));
         }
-        let meta = std::collections::BTreeMap::from([("format".to_string(), "pt".to_string())]);
-        crate::weights::save(&dir.join("model.safetensors"), &tensors, &meta)?;
-        let config = serde_json::to_string_pretty(&self.config.to_json()).expect("JSON serialises");
-        entropo_core::io::write_atomic(&dir.join("config.json"), config.as_bytes())?;
-        Ok(())
+        out
     }
 
     /// The device the weights live on.
@@ -279,10 +353,6 @@ impl<B: Backend> Decoder<B> {
         let (cos, sin) = rope::tables(&self.inv_freq, start, len);
         let cos: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(cos, [len, d]), &self.device).unsqueeze();
         let sin: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(sin, [len, d]), &self.device).unsqueeze();
-        let bias: Vec<f32> = (0..len)
-            .flat_map(|i| (0..total).map(move |j| if j <= start + i { 0.0 } else { -1e9 }))
-            .collect();
-        let causal: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(bias, [len, total]), &self.device).unsqueeze();
         let scale = 1.0 / (d as f64).sqrt();
 
         for (i, block) in self.blocks.iter().enumerate() {
@@ -319,8 +389,7 @@ impl<B: Backend> Decoder<B> {
                 }
             };
             let (k, v) = (repeat(k), repeat(v));
-            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + causal.clone();
-            let attn = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([batch, len, nh * d]);
+            let attn = self.causal_attention(q, k, v, start, scale).swap_dims(1, 2).reshape([batch, len, nh * d]);
             x = x + proj(Proj::O, attn);
             let h = rms_norm(x.clone(), &block.mlp_norm, c.rms_norm_eps);
             let gated = silu(proj(Proj::Gate, h.clone())) * proj(Proj::Up, h);
@@ -335,6 +404,56 @@ impl<B: Backend> Decoder<B> {
             None => self.embed.clone().transpose(),
         };
         x.matmul(head.unsqueeze::<3>())
+    }
+
+    /// `softmax(QKᵀ·scale + causal mask)·V` for queries at positions
+    /// `start..start + len` and keys at `0..total`, one block of
+    /// [`Decoder::attention_chunk`] queries at a time: a block attends only
+    /// to the keys up to its last query, so keys masked for the whole block
+    /// are never computed (about half the work of a long causal sequence)
+    /// and the largest score tensor is `chunk × total` instead of `len × total`.
+    fn causal_attention(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, start: usize, scale: f64) -> Tensor<B, 4> {
+        let len = q.dims()[2];
+        let chunk = self.attention_chunk.max(1);
+        let blocks: Vec<Tensor<B, 4>> = (0..len)
+            .step_by(chunk)
+            .map(|a| {
+                let b = (a + chunk).min(len);
+                let keys = start + b;
+                let bias: Vec<f32> = (a..b)
+                    .flat_map(|i| (0..keys).map(move |j| if j <= start + i { 0.0 } else { -1e9 }))
+                    .collect();
+                let causal: Tensor<B, 4> =
+                    Tensor::<B, 2>::from_data(TensorData::new(bias, [b - a, keys]), &self.device).unsqueeze();
+                let scores = q.clone().narrow(2, a, b - a).matmul(k.clone().narrow(2, 0, keys).swap_dims(2, 3));
+                softmax(scores.mul_scalar(scale) + causal, 3).matmul(v.clone().narrow(2, 0, keys))
+            })
+            .collect();
+        if blocks.len() == 1 { blocks.into_iter().next().expect("one block") } else { Tensor::cat(blocks, 2) }
+    }
+
+    /// Queries per attention block (see [`Decoder::with_attention_chunk`]).
+    pub fn attention_chunk(&self) -> usize {
+        self.attention_chunk
+    }
+
+    /// Sets how many queries attend at once (default 256). The result is
+    /// the same for every size; smaller blocks skip more masked work and
+    /// hold smaller score tensors, larger ones make fewer, bigger matmuls.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use entropo_burn::model::Decoder;
+    /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
+    /// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
+    /// let ids = model.ids(&[(1..40).collect()]).unwrap();
+    /// let whole = model.forward(ids.clone(), None, None);
+    /// let blocks = model.clone().with_attention_chunk(8).forward(ids, None, None);
+    /// assert!(whole.sub(blocks).abs().max().into_scalar() < 1e-5);
+    /// ```
+    pub fn with_attention_chunk(mut self, chunk: usize) -> Self {
+        self.attention_chunk = chunk.max(1);
+        self
     }
 
     /// Token ids on this model's device.
@@ -352,5 +471,26 @@ impl<B: Backend> Decoder<B> {
             flat.push(t as i64);
         }
         Ok(Tensor::from_data(TensorData::new(flat, [rows.len(), len]), &self.device))
+    }
+}
+
+impl<B: AutodiffBackend> Decoder<B> {
+    /// The gradient of every weight (zeros for one outside the graph), by
+    /// HuggingFace name and in HuggingFace's layout, like [`Decoder::to_host`].
+    pub fn grads_host(&self, grads: &B::Gradients) -> BTreeMap<String, Vec<f32>> {
+        self.named()
+            .into_iter()
+            .map(|(name, w)| {
+                let g = match w {
+                    Weight::Vector(t) => t.grad(grads).map(host_values).unwrap_or_else(|| vec![0.0; t.dims()[0]]),
+                    Weight::Matrix { t, transposed } => {
+                        let shape = t.dims();
+                        let data = t.grad(grads).map(host_values).unwrap_or_else(|| vec![0.0; shape[0] * shape[1]]);
+                        if transposed { transpose_host(HostTensor { shape: shape.to_vec(), data }).data } else { data }
+                    }
+                };
+                (name, g)
+            })
+            .collect()
     }
 }

@@ -36,9 +36,12 @@ fn logits_of(model: &Decoder<B>, adapters: Option<&entropo_burn::lora::Adapters<
 fn check(name: &str) {
     let model = Decoder::<B>::load(&fixture(name), &Default::default()).unwrap();
     let (rows, expected) = reference(name, "logits");
-    let got = logits_of(&model, None, &rows);
-    let diff = max_abs_diff(&got, &expected.data);
-    assert!(diff < 1e-4, "{name}: max |Δlogit| = {diff}");
+    // Attention over whole rows, and in blocks of 3 queries.
+    for model in [model.clone(), model.with_attention_chunk(3)] {
+        let got = logits_of(&model, None, &rows);
+        let diff = max_abs_diff(&got, &expected.data);
+        assert!(diff < 1e-4, "{name}, attention blocks of {}: max |Δlogit| = {diff}", model.attention_chunk());
+    }
 }
 
 #[test]
@@ -112,15 +115,18 @@ fn kv_cache_decoding_matches_the_full_forward_pass() {
     let model = Decoder::<B>::load(&dir, &Default::default()).unwrap();
     let (rows, expected) = reference("qwen2", "logits");
     let row = &rows[0];
-    let mut cache = entropo_burn::model::KvCache::new(model.config.num_hidden_layers);
-    let first = logits_of_cached(&model, &row[..5], &mut cache);
-    let mut got = first;
-    for t in 5..12 {
-        got.extend(logits_of_cached(&model, &row[t..t + 1], &mut cache));
+    // Whole prompts, and prompts split into attention blocks of 2 queries.
+    for model in [model.clone(), model.with_attention_chunk(2)] {
+        let mut cache = entropo_burn::model::KvCache::new(model.config.num_hidden_layers);
+        let first = logits_of_cached(&model, &row[..5], &mut cache);
+        let mut got = first;
+        for t in 5..12 {
+            got.extend(logits_of_cached(&model, &row[t..t + 1], &mut cache));
+        }
+        assert_eq!(cache.len(), 12);
+        let diff = max_abs_diff(&got, &expected.data[..12 * 160]);
+        assert!(diff < 1e-4, "cached decoding, blocks of {}: max |Δlogit| = {diff}", model.attention_chunk());
     }
-    assert_eq!(cache.len(), 12);
-    let diff = max_abs_diff(&got, &expected.data[..12 * 160]);
-    assert!(diff < 1e-4, "cached decoding: max |Δlogit| = {diff}");
 }
 
 fn logits_of_cached(model: &Decoder<B>, ids: &[u32], cache: &mut entropo_burn::model::KvCache<B>) -> Vec<f32> {

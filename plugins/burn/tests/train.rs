@@ -118,3 +118,91 @@ fn loss_errors_name_the_plugin() {
         .to_string();
     assert_eq!(e, "loss refuses: pairs: expects samples");
 }
+
+/// Full fine-tuning: the gradient of Σ logp with respect to every kind of
+/// weight (embedding row, norm, a projection stored transposed on the
+/// device) equals a central finite difference on the host weights.
+#[test]
+fn full_gradients_match_finite_differences() {
+    use entropo_burn::train::Trainable;
+    use entropo_core::training::{Finetuning, TrainSection};
+    let model = model();
+    let s = TrainSection { finetuning: Finetuning::Full, ..Default::default() };
+    let Trainable::Full { config, tensors } = Trainable::init(&model, &s, 0).unwrap() else { panic!("full") };
+    let example = seq(&[3, 14, 15, 92, 65, 35, 89, 79], 2);
+
+    let live = Decoder::<B>::from_host(config.clone(), tensors.clone(), model.device(), true).unwrap();
+    let scored = score(&live, None, &[&example], false).unwrap();
+    let grads = backward_with(&live, scored.logp, &[1.0], 1.0);
+    assert_eq!(grads.len(), tensors.len(), "one gradient per weight");
+    let by_name: std::collections::BTreeMap<&str, &Vec<f32>> = tensors.keys().map(String::as_str).zip(&grads).collect();
+    for (name, t) in &tensors {
+        assert_eq!(by_name[name.as_str()].len(), t.data.len(), "{name}");
+    }
+
+    let logp_with = |name: &str, index: usize, delta: f32| -> f64 {
+        let mut w = tensors.clone();
+        w.get_mut(name).unwrap().data[index] += delta;
+        let m = Decoder::<B>::from_host(config.clone(), w, model.device(), false).unwrap();
+        f64::from(score(&m, None, &[&example], false).unwrap().logp.into_scalar())
+    };
+    let hidden = config.hidden_size;
+    let checks = [
+        ("model.embed_tokens.weight", 14 * hidden + 3),
+        ("model.embed_tokens.weight", 92 * hidden + 7),
+        ("model.norm.weight", 5),
+        ("model.layers.0.input_layernorm.weight", 2),
+        ("model.layers.0.self_attn.q_proj.weight", 3 * hidden + 1),
+        ("model.layers.1.mlp.down_proj.weight", 4 * config.intermediate_size + 9),
+        ("model.layers.1.self_attn.v_proj.weight", 2 * hidden + 11),
+    ];
+    let eps = 1e-2;
+    for (name, index) in checks {
+        let numeric = (logp_with(name, index, eps) - logp_with(name, index, -eps)) / (2.0 * f64::from(eps));
+        let analytic = f64::from(by_name[name][index]);
+        assert!(
+            (numeric - analytic).abs() <= 0.03 * analytic.abs().max(numeric.abs()) + 2e-3,
+            "{name}[{index}]: autodiff {analytic} vs finite difference {numeric}"
+        );
+    }
+    assert!(by_name["model.embed_tokens.weight"][14 * hidden + 3].abs() > 1e-3, "the checked gradient is not zero");
+}
+
+#[test]
+fn full_sft_trains_every_weight_and_writes_a_model_folder() {
+    use entropo_core::training::Finetuning;
+    let model = model();
+    let out = tempfile::tempdir().unwrap();
+    let s = entropo_core::training::TrainSection { finetuning: Finetuning::Full, learning_rate: 3e-3, ..settings(20) };
+    let mut losses = Vec::new();
+    let summary = Trainer::new(&model, &Nll, &s, 0, out.path())
+        .run(&sft_examples(), |m| {
+            losses.push(m.loss);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let first: f64 = losses[..3].iter().sum::<f64>() / 3.0;
+    let last: f64 = losses[17..].iter().sum::<f64>() / 3.0;
+    assert!(last < 0.5 * first, "loss {first} → {last}");
+    let total: usize = model.to_host().values().map(|t| t.data.len()).sum();
+    assert_eq!(summary.trainable_parameters, total);
+    assert_eq!(summary.output, out.path().join("model"));
+    assert!(!out.path().join("adapter").exists(), "no adapter in full fine-tuning");
+
+    let trained = Decoder::<B>::load(&summary.output, &Default::default()).unwrap();
+    let (before, after) = (model.to_host(), trained.to_host());
+    for name in ["model.embed_tokens.weight", "model.norm.weight", "model.layers.0.mlp.up_proj.weight"] {
+        assert_ne!(before[name], after[name], "{name} did not change");
+    }
+    // The saved model scores the training data as the run's last step left it.
+    let nll = |m: &Decoder<B>| -> f64 {
+        let ex = sft_examples();
+        let seqs: Vec<_> = ex.iter().map(|e| match e {
+            entropo_burn::train::Example::Sft(s) => s,
+            _ => unreachable!(),
+        }).collect();
+        let s = score(m, None, &seqs, false).unwrap();
+        -entropo_burn::logprob::to_host(s.logp).iter().sum::<f64>() / s.tokens.iter().sum::<u64>() as f64
+    };
+    assert!(nll(&trained) < 0.5 * nll(&model), "saved weights are the trained ones");
+}

@@ -4,18 +4,19 @@ use std::path::Path;
 
 use crate::config::ModelConfig;
 use crate::error::ModelError;
-use crate::lora::LoraWeights;
 use crate::train::optim::{AdamW, AdamWConfig};
+use crate::train::params::Trainable;
 use crate::weights::{self, TensorStore};
 
-/// Everything needed to continue a run: adapters, optimizer moments, the
-/// step reached and a fingerprint of the settings and data it belongs to.
+/// Everything needed to continue a run: the trained values (adapters or
+/// weights), optimizer moments, the step reached and a fingerprint of the
+/// settings and data it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
     /// Optimizer steps completed.
     pub step: usize,
-    /// The adapters after that step.
-    pub lora: LoraWeights,
+    /// The trained values after that step.
+    pub params: Trainable,
     /// The optimizer state after that step.
     pub optim: AdamW,
     /// Identifies the settings and data (a run with other ones must not resume from it).
@@ -29,7 +30,7 @@ impl Checkpoint {
         let parent = dir.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
         let tmp = tempfile::Builder::new().prefix(".checkpoint-").tempdir_in(parent).map_err(|e| ModelError::io(parent, e))?;
-        self.lora.save_peft(&tmp.path().join("adapter"), None)?;
+        self.params.save(&tmp.path().join(self.params.folder()))?;
         weights::save(&tmp.path().join("optimizer.safetensors"), &self.optim.to_tensors(), &Default::default())?;
         let state = serde_json::json!({
             "step": self.step,
@@ -48,8 +49,14 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Reads the checkpoint in `dir`, if there is one.
-    pub fn load(dir: &Path, model: &ModelConfig, optim: AdamWConfig) -> Result<Option<Checkpoint>, ModelError> {
+    /// Reads the checkpoint in `dir`, if there is one, for a run on a
+    /// `model`-shaped decoder that started from `like`.
+    pub fn load(
+        dir: &Path,
+        model: &ModelConfig,
+        like: &Trainable,
+        optim: AdamWConfig,
+    ) -> Result<Option<Checkpoint>, ModelError> {
         let state_path = dir.join("state.json");
         if !state_path.exists() {
             return Ok(None);
@@ -65,8 +72,8 @@ impl Checkpoint {
         let step = state.get("step").and_then(|v| v.as_u64()).ok_or_else(|| field("step"))? as usize;
         let optimizer_step = state.get("optimizer_step").and_then(|v| v.as_u64()).ok_or_else(|| field("optimizer_step"))?;
         let fingerprint = state.get("fingerprint").and_then(|v| v.as_str()).ok_or_else(|| field("fingerprint"))?.to_string();
-        let lora = LoraWeights::load_peft(&dir.join("adapter"), model)?;
-        let sizes: Vec<usize> = lora.pairs.values().flat_map(|p| [p.a.data.len(), p.b.data.len()]).collect();
+        let params = Trainable::load(&dir.join(like.folder()), model, like)?;
+        let sizes = params.sizes();
         let mut optim = AdamW::new(optim, &sizes);
         optim.step = optimizer_step;
         let mut store = TensorStore::open_file(&dir.join("optimizer.safetensors"))?;
@@ -74,6 +81,6 @@ impl Checkpoint {
             optim.m[i] = store.take(&format!("m.{i:05}"), &[*n])?.data;
             optim.v[i] = store.take(&format!("v.{i:05}"), &[*n])?.data;
         }
-        Ok(Some(Checkpoint { step, lora, optim, fingerprint }))
+        Ok(Some(Checkpoint { step, params, optim, fingerprint }))
     }
 }

@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
 use crate::logprob::{Sequence, score, to_host};
-use crate::lora::{Adapters, LoraWeights};
-use crate::model::{Decoder, host_values};
+use crate::model::Decoder;
 use crate::train::checkpoint::Checkpoint;
 use crate::train::optim::{AdamW, AdamWConfig, clip_global_norm, lr_at};
+use crate::train::params::{GradSource, Live, Trainable};
 
 /// One training example, already tokenised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,17 +96,19 @@ pub struct TrainSummary {
     pub final_loss: Option<f64>,
     /// Trainable parameters.
     pub trainable_parameters: usize,
-    /// The adapter folder (PEFT format).
-    pub adapter: PathBuf,
+    /// What the run wrote: a PEFT adapter folder (`out/adapter`), or with
+    /// full fine-tuning a model folder (`out/model`).
+    pub output: PathBuf,
     /// The per-step metrics file.
     pub metrics: PathBuf,
 }
 
 /// Backward pass of `scale · Σᵢ wᵢ·logpᵢ`: with `w = ∂L/∂logp` from a loss
 /// plugin this is the gradient of `L` itself. Returns the gradients of every
-/// adapter tensor, `[A₀, B₀, A₁, B₁, …]` in [`LoraWeights::pairs`] order.
+/// trainable tensor of `source` (adapters: `[A₀, B₀, A₁, B₁, …]` in
+/// [`LoraWeights::pairs`](crate::lora::LoraWeights::pairs) order).
 pub fn backward_with<B: AutodiffBackend>(
-    adapters: &Adapters<B>,
+    source: &impl GradSource<B>,
     logp: Tensor<B, 1>,
     dl_dlogp: &[f64],
     scale: f64,
@@ -115,16 +117,11 @@ pub fn backward_with<B: AutodiffBackend>(
     let w: Vec<f32> = dl_dlogp.iter().map(|g| *g as f32).collect();
     let w = Tensor::<B, 1>::from_data(TensorData::new(w, [dl_dlogp.len()]), &device);
     let grads = (logp * w).sum().mul_scalar(scale).backward();
-    let host = |t: &Tensor<B, 2>| -> Vec<f32> {
-        match t.grad(&grads) {
-            Some(g) => host_values(g),
-            None => vec![0.0; t.dims().iter().product()],
-        }
-    };
-    adapters.pairs().flat_map(|(_, p)| [host(&p.a), host(&p.b)]).collect()
+    source.grads(&grads)
 }
 
-/// Trains LoRA adapters on a frozen [`Decoder`] with a [`Loss`] plugin.
+/// Trains LoRA adapters on a frozen [`Decoder`], or all of its weights
+/// (`finetuning = "full"`), with a [`Loss`] plugin.
 pub struct Trainer<'a, B: AutodiffBackend> {
     model: &'a Decoder<B>,
     loss: &'a dyn Loss,
@@ -137,7 +134,7 @@ pub struct Trainer<'a, B: AutodiffBackend> {
 type RefLogps = [f64; 3];
 
 impl<'a, B: AutodiffBackend> Trainer<'a, B> {
-    /// A trainer writing into `out` (`adapter/`, `checkpoint/`, `metrics.jsonl`).
+    /// A trainer writing into `out` (`adapter/` or `model/`, `checkpoint/`, `metrics.jsonl`).
     pub fn new(model: &'a Decoder<B>, loss: &'a dyn Loss, settings: &'a TrainSection, seed: u64, out: &Path) -> Self {
         Trainer { model, loss, settings, seed, out: out.to_path_buf() }
     }
@@ -175,19 +172,19 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         std::fs::create_dir_all(&self.out).map_err(|e| ModelError::io(&self.out, e))?;
         let fingerprint = self.fingerprint(examples);
         let ckpt_dir = self.out.join("checkpoint");
-        let (mut lora, mut optim, start) =
-            match Checkpoint::load(&ckpt_dir, &self.model.config, self.adamw())? {
+        let fresh = Trainable::init(self.model, s, self.seed)?;
+        let (mut params, mut optim, start) =
+            match Checkpoint::load(&ckpt_dir, &self.model.config, &fresh, self.adamw())? {
                 Some(c) if c.fingerprint != fingerprint => {
                     return Err(ModelError::Invalid(format!(
                         "{}: made with other settings or data; remove it or choose another output folder",
                         ckpt_dir.display()
                     )));
                 }
-                Some(c) => (c.lora, c.optim, c.step),
+                Some(c) => (c.params, c.optim, c.step),
                 None => {
-                    let lora = LoraWeights::init(&self.model.config, s.lora.clone(), self.seed)?;
-                    let sizes: Vec<usize> = lora.pairs.values().flat_map(|p| [p.a.data.len(), p.b.data.len()]).collect();
-                    (lora, AdamW::new(self.adamw(), &sizes), 0)
+                    let optim = AdamW::new(self.adamw(), &fresh.sizes());
+                    (fresh, optim, 0)
                 }
             };
         let metrics_path = self.out.join("metrics.jsonl");
@@ -225,9 +222,9 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             let mut plugin: BTreeMap<String, f64> = BTreeMap::new();
             for (m, idx) in micros.iter().enumerate() {
                 B::seed(&device, self.seed.wrapping_mul(1_000_003).wrapping_add((step * micro_per_step + m) as u64));
-                let adapters = lora.to_device::<B>(&device, true);
-                let out = self.micro_step(&adapters, examples, &refs, idx)?;
-                let g = backward_with(&adapters, out.logp, &out.dl_dlogp, 1.0 / micros.len() as f64);
+                let live = params.to_device(self.model, true)?;
+                let out = self.micro_step(&live, examples, &refs, idx)?;
+                let g = backward_with(&live, out.logp, &out.dl_dlogp, 1.0 / micros.len() as f64);
                 if grads.is_empty() {
                     grads = g;
                 } else {
@@ -242,11 +239,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             }
             let grad_norm = clip_global_norm(&mut grads, s.max_grad_norm);
             let lr = lr_at(step, total, warmup, s.learning_rate);
-            {
-                let mut params: Vec<&mut [f32]> =
-                    lora.pairs.values_mut().flat_map(|p| [&mut p.a.data[..], &mut p.b.data[..]]).collect();
-                optim.update(&mut params, &grads, lr);
-            }
+            optim.update(&mut params.values_mut(), &grads, lr);
             let metrics = StepMetrics {
                 step: step + 1,
                 total_steps: total,
@@ -265,7 +258,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             metrics_file.flush().map_err(|e| ModelError::io(&metrics_path, e))?;
             let done = step + 1;
             if done == total || (s.save_every > 0 && done % s.save_every == 0) {
-                Checkpoint { step: done, lora: lora.clone(), optim: optim.clone(), fingerprint: fingerprint.clone() }
+                Checkpoint { step: done, params: params.clone(), optim: optim.clone(), fingerprint: fingerprint.clone() }
                     .save(&ckpt_dir)?;
             }
             if observer(&metrics).is_break() && done < total {
@@ -273,23 +266,23 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 break;
             }
         }
-        let adapter = self.out.join("adapter");
+        let output = self.out.join(params.folder());
         if !interrupted {
-            lora.save_peft(&adapter, None)?;
+            params.save(&output)?;
         }
         Ok(TrainSummary {
             steps: if interrupted { optim.step as usize } else { total },
             resumed_from: (start > 0).then_some(start),
             interrupted,
             final_loss: last_loss,
-            trainable_parameters: lora.num_parameters(),
-            adapter,
+            trainable_parameters: params.num_parameters(),
+            output,
             metrics: metrics_path,
         })
     }
 
-    /// Reference log-probs of every example under the base model (adapters
-    /// off), computed once and cached in `out/reference_logps.json`.
+    /// Reference log-probs of every example under the starting model
+    /// (adapters off), computed once and cached in `out/reference_logps.json`.
     fn reference_logps(&self, examples: &[Example], fingerprint: &str) -> Result<Vec<RefLogps>, ModelError> {
         if examples.iter().all(|e| matches!(e, Example::Sft(_))) {
             return Ok(vec![[0.0; 3]; examples.len()]);
@@ -325,13 +318,13 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
 
     fn micro_step(
         &self,
-        adapters: &Adapters<B>,
+        live: &Live<'_, B>,
         examples: &[Example],
         refs: &[RefLogps],
         idx: &[usize],
     ) -> Result<MicroOut<B>, ModelError> {
         let seqs: Vec<&Sequence> = idx.iter().flat_map(|&i| examples[i].policy_seqs()).collect();
-        let scored = score(self.model, Some(adapters), &seqs, true)?;
+        let scored = score(live.model(), live.adapters(), &seqs, true)?;
         let logp = to_host(scored.logp.clone().detach());
         let stat = |k: usize, r: f64| SeqStats { logp: logp[k], ref_logp: Some(r), tokens: Some(scored.tokens[k]) };
         let mut batch = LossBatch::default();
@@ -359,7 +352,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             }
         }
         if !kl_seqs.is_empty() {
-            let kl_logp = to_host(score(self.model, Some(adapters), &kl_seqs, false)?.logp.detach());
+            let kl_logp = to_host(score(live.model(), live.adapters(), &kl_seqs, false)?.logp.detach());
             batch.kl = kl_logp.into_iter().zip(kl_refs).map(|(logp, ref_logp)| KlStats { logp, ref_logp }).collect();
         }
         let out = self
