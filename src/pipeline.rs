@@ -37,7 +37,7 @@ use entropo_core::datasets::{self, BuildOptions};
 use entropo_core::eval::{Method, Pool, Report, ReportOptions, Sampling};
 use entropo_core::pipeline::{EvalSection, InitSection, RolloutSection, TeacherSection};
 use entropo_core::rollout::{RolloutEvent, RolloutFactory, Rollouts, load_trajectory, read_index, score_index};
-use entropo_core::training::{ModelSection, TrainSection};
+use entropo_core::training::{Finetuning, ModelSection, TrainSection};
 use entropo_core::types::Task;
 use entropo_core::{Environment, Loss, Registry, Selector};
 use entropo_openai::{OpenAiPolicy, OpenAiSettings};
@@ -119,8 +119,11 @@ impl Run<'_> {
         let sft_settings = cfg.sft.clone().unwrap_or_default();
         let sft_model = self.out("model/sft");
         if !sft_model.join("config.json").exists() {
-            let adapter = self.train("sft", &PluginRef { name: "sft".into(), params: Default::default() }, &base, backend, &sft_settings, &sft_data)?;
-            entropo_burn::jobs::merge_adapter(&base, &adapter, &sft_model)?;
+            let trained = self.train("sft", &PluginRef { name: "sft".into(), params: Default::default() }, &base, backend, &sft_settings, &sft_data)?;
+            match sft_settings.finetuning {
+                Finetuning::Lora => entropo_burn::jobs::merge_adapter(&base, &trained, &sft_model)?,
+                Finetuning::Full => copy_folder(&trained, &sft_model)?,
+            }
         }
         let model = ModelSection { path: sft_model.clone(), backend, merge_adapters: vec![] };
 
@@ -245,7 +248,8 @@ impl Run<'_> {
         Ok(dir)
     }
 
-    /// Trains one adapter (resumable) and returns its folder.
+    /// Trains one adapter, or a whole model with `finetuning = "full"`
+    /// (resumable), and returns its folder.
     fn train(
         &self,
         name: &str,
@@ -256,12 +260,26 @@ impl Run<'_> {
         data: &Path,
     ) -> anyhow::Result<PathBuf> {
         let out = self.out(&format!("train/{name}"));
-        let adapter = out.join("adapter");
-        if adapter.join("adapter_config.json").exists() {
-            return Ok(adapter);
+        let done = match settings.finetuning {
+            Finetuning::Lora => out.join("adapter/adapter_config.json"),
+            Finetuning::Full => out.join("model/config.json"),
+        };
+        if let Some(folder) = done.parent().filter(|_| done.exists()) {
+            return Ok(folder.to_path_buf());
         }
         let tokenizer = Tokenizer::from_dir(model)?;
-        let (_, examples, _) = load_examples(data, &tokenizer, settings.cutoff)?;
+        let (_, examples, report) = load_examples(data, &tokenizer, settings.cutoff)?;
+        let c = &report.cutoff;
+        if c.truncated + c.dropped > 0 {
+            eprintln!(
+                "{name}: {} of {} sequences over the cutoff of {} tokens ({} truncated, {} dropped)",
+                c.truncated + c.dropped,
+                c.kept + c.truncated + c.dropped,
+                settings.cutoff.max_tokens,
+                c.truncated,
+                c.dropped
+            );
+        }
         let plugin: Box<dyn Loss> = self.registry.create::<dyn Loss>(&loss.name, &loss.params)?;
         let bar = bar(0, name);
         let mut observer = |m: &StepMetrics| {
@@ -282,7 +300,7 @@ impl Run<'_> {
         })?;
         bar.finish_and_clear();
         eprintln!("{name}: {} steps on {} examples, final loss {:.4}", summary.steps, examples.len(), summary.final_loss.unwrap_or(f64::NAN));
-        Ok(summary.adapter)
+        Ok(summary.output)
     }
 
     /// N rollouts per task into `dir`, with a progress bar.
@@ -552,6 +570,22 @@ fn judged_rows(dirs: &[PathBuf], tokenizer: &Tokenizer, settings: &JudgeSettings
 }
 
 /// Prints a stage heading.
+/// Copies the files of model folder `from` into a new folder `to`, which
+/// appears complete or not at all.
+fn copy_folder(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let tmp = to.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("{}", from.display()))? {
+        let path = entry?.path();
+        if path.is_file() {
+            std::fs::copy(&path, tmp.join(path.file_name().expect("a file has a name")))
+                .with_context(|| format!("{}", path.display()))?;
+        }
+    }
+    std::fs::rename(&tmp, to).with_context(|| format!("{}", to.display()))
+}
+
 fn stage(name: &str, what: &str) {
     eprintln!("==> {name}: {what}");
 }
@@ -582,7 +616,8 @@ impl RolloutFactory for TeacherFactory<'_> {
 
     fn policy(&self, task: &Task, r: u32) -> Result<Box<dyn Policy>, String> {
         let t: &SuiteTask = self.suite.tasks().find(|t| t.task.instance_id == task.instance_id).ok_or("not a suite task")?;
-        let config = TeacherConfig { imperfect_share: self.settings.imperfect_share, ..Default::default() };
+        let s = self.settings;
+        let config = TeacherConfig { imperfect_share: s.imperfect_share, repro_share: s.repro_share, exploration: s.exploration };
         Ok(Box::new(Teacher::new(t, rollout_seed(self.run.cfg.seed, &task.instance_id, r), &config).map_err(|e| e.to_string())?))
     }
 }

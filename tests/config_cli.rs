@@ -103,6 +103,21 @@ fn unknown_plugin_param_is_named() {
 }
 
 #[test]
+fn pipeline_sections_out_of_range_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, key) in [
+        ("[teacher]\nexploration = 2.0\n", "teacher.exploration"),
+        ("[preference.train]\nfinetuning = \"full\"\n", "preference.train.finetuning"),
+        ("[sft]\nfinetuning = \"partial\"\n", "sft.finetuning"),
+    ] {
+        let path = write_config(&dir, &format!("name = \"x\"\n{body}"));
+        let a = entropo().arg("config").arg("check").arg(&path).assert().failure();
+        let err = stderr_of(&a);
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}
+
+#[test]
 fn toml_syntax_error_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(&dir, "name = \"x\n");

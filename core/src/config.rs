@@ -210,6 +210,28 @@ impl ExperimentConfig {
                 ConfigError::Invalid { file: file.to_path_buf(), key, message: message.to_string() }
             })?;
         }
+        if let Some(t) = &self.teacher {
+            for (key, v) in [("imperfect_share", t.imperfect_share), ("repro_share", t.repro_share), ("exploration", t.exploration)] {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(ConfigError::Invalid {
+                        file: file.to_path_buf(),
+                        key: format!("teacher.{key}"),
+                        message: format!("must be in [0, 1], got {v}"),
+                    });
+                }
+            }
+        }
+        // The pipeline evaluates preference methods and the verifier as
+        // adapters on the SFT model.
+        for (section, train) in [sections[2], sections[3]] {
+            if train.is_some_and(|t| t.finetuning == crate::training::Finetuning::Full) {
+                return Err(ConfigError::Invalid {
+                    file: file.to_path_buf(),
+                    key: format!("{section}.finetuning"),
+                    message: "must be \"lora\": preference methods and the verifier are adapters on the SFT model".into(),
+                });
+            }
+        }
         if let Some(p) = &self.preference {
             for (i, m) in p.methods.iter().enumerate() {
                 registry.check(PluginKind::Loss, &m.name, &m.params).map_err(|source| ConfigError::Plugin {

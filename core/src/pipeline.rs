@@ -89,11 +89,16 @@ pub struct TeacherSection {
     pub imperfect_share: f64,
     /// Step budget of a teacher run (its other budgets are `[rollout]`'s).
     pub max_steps: u32,
+    /// Share of runs that reproduce the issue with a script.
+    pub repro_share: f64,
+    /// How much runs look around before editing: 1 as a careful engineer
+    /// does, 0 straight to the function (shorter trajectories).
+    pub exploration: f64,
 }
 
 impl Default for TeacherSection {
     fn default() -> Self {
-        TeacherSection { rollouts_per_task: 4, imperfect_share: 0.25, max_steps: 30 }
+        TeacherSection { rollouts_per_task: 4, imperfect_share: 0.25, max_steps: 30, repro_share: 0.5, exploration: 1.0 }
     }
 }
 

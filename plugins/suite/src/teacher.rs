@@ -61,6 +61,11 @@ pub struct TeacherConfig {
     /// Share of runs that reproduce the issue before editing (in `0..=1`;
     /// default 0.5).
     pub repro_share: f64,
+    /// Scales the chance of every optional look around (the repository
+    /// root, the tests, the whole file rather than the function): 1 (the
+    /// default) explores as a careful engineer does, 0 goes straight to the
+    /// function, so runs are shorter (in `0..=1`).
+    pub exploration: f64,
 }
 
 impl Default for TeacherConfig {
@@ -68,6 +73,7 @@ impl Default for TeacherConfig {
         TeacherConfig {
             imperfect_share: 0.25,
             repro_share: 0.5,
+            exploration: 1.0,
         }
     }
 }
@@ -85,6 +91,7 @@ impl TeacherConfig {
         for (name, v) in [
             ("imperfect_share", self.imperfect_share),
             ("repro_share", self.repro_share),
+            ("exploration", self.exploration),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(TeacherError::Config(format!(
@@ -909,6 +916,12 @@ impl<'a> Builder<'a> {
         unit(&mut self.rng) < p
     }
 
+    /// Whether to take an optional look around ([`TeacherConfig::exploration`]).
+    fn detour(&mut self, p: f64) -> bool {
+        let p = p * self.config.exploration;
+        self.chance(p)
+    }
+
     /// One of `options`, with `{name}`, `{file}`, `{test_file}`,
     /// `{expected}`, `{actual}` and the `extra` pairs filled in.
     fn say(&mut self, options: &[&str], extra: &[(&str, &str)]) -> String {
@@ -1326,7 +1339,7 @@ impl<'a> Builder<'a> {
     /// edit made.
     fn editing_run(&mut self, flaw: Option<Flaw>, target: Target) -> Edit {
         let perfect = flaw.is_none();
-        if self.chance(0.3) {
+        if self.detour(0.3) {
             self.view_root();
         }
         let repro = self.chance(self.config.repro_share);
@@ -1335,10 +1348,10 @@ impl<'a> Builder<'a> {
             self.reproduce();
         }
         self.search();
-        if self.chance(0.2) {
+        if self.detour(0.2) {
             self.search_tests();
         }
-        let whole = self.chance(0.5);
+        let whole = self.detour(0.5);
         let wrong_line = (flaw == Some(Flaw::WrongLine)).then_some(target.change.at);
         self.view_file(whole, wrong_line);
         // Optional steps whose order does not matter: `true` reproduces,
@@ -1347,7 +1360,7 @@ impl<'a> Builder<'a> {
         if repro && !repro_first {
             extras.push(true);
         }
-        if self.chance(0.25) {
+        if self.detour(0.25) {
             extras.push(false);
         }
         self.rng.shuffle(&mut extras);
@@ -1526,13 +1539,13 @@ impl<'a> Builder<'a> {
 
     /// Looks at the right code, then submits unchanged.
     fn no_edit(&mut self) {
-        if self.chance(0.3) {
+        if self.detour(0.3) {
             self.view_root();
         }
         self.search();
-        let whole = self.chance(0.5);
+        let whole = self.detour(0.5);
         self.view_file(whole, None);
-        if self.chance(0.5) {
+        if self.detour(0.5) {
             self.view_tests();
         }
         let thought = self.say(

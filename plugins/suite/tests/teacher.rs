@@ -249,6 +249,33 @@ fn imperfect_share_is_kept_over_seeds() {
     assert!(Teacher::new(task, 0, &bad).is_err());
 }
 
+#[test]
+fn without_exploration_runs_go_straight_to_the_function() {
+    let out = tempfile::tempdir().unwrap();
+    let suite = generate(&SuiteConfig { seed: 2, train: 2, test: 1 }, out.path()).unwrap();
+    let detours = ["view-root", "search-tests", "view-tests", "view"];
+    let mean_steps = |exploration: f64| -> (f64, usize) {
+        let config = TeacherConfig { exploration, ..TeacherConfig::default() };
+        let (mut steps, mut detoured, mut runs) = (0, 0, 0);
+        for task in suite.tasks() {
+            for seed in 0..100 {
+                let teacher = Teacher::new(task, seed, &config).unwrap();
+                let outline = &teacher.plan().outline;
+                steps += outline.len();
+                detoured += usize::from(outline.iter().any(|s| detours.contains(s)));
+                runs += 1;
+            }
+        }
+        (steps as f64 / runs as f64, detoured)
+    };
+    let (careful, careful_detours) = mean_steps(1.0);
+    let (straight, straight_detours) = mean_steps(0.0);
+    assert_eq!(straight_detours, 0, "no run looks around without exploration");
+    assert!(careful_detours > 100, "{careful_detours} careful runs looked around");
+    assert!(straight < careful - 1.0, "mean steps {straight} vs {careful}");
+    let bad = TeacherConfig { exploration: 1.5, ..TeacherConfig::default() };
+    assert!(bad.validate().unwrap_err().to_string().contains("exploration"));
+}
 
 /// Whether the task's tests pass in a copy of its repository with `edit`
 /// made.
