@@ -206,3 +206,25 @@ fn full_sft_trains_every_weight_and_writes_a_model_folder() {
     };
     assert!(nll(&trained) < 0.5 * nll(&model), "saved weights are the trained ones");
 }
+
+/// A run cut short by `max_steps` computes reference log-probs only for the
+/// examples its steps visit, and they equal the base model's.
+#[test]
+fn reference_logps_cover_exactly_the_visited_examples() {
+    let model = model();
+    let out = tempfile::tempdir().unwrap();
+    let s = entropo_core::training::TrainSection { max_steps: Some(1), ..settings(1) };
+    let examples = kto_examples();
+    Trainer::new(&model, &Dpo, &s, 3, out.path()).run(&examples, |_| ControlFlow::Continue(())).unwrap();
+    let text = std::fs::read_to_string(out.path().join("reference_logps.json")).unwrap();
+    let (_, cached): (String, Vec<Option<[f64; 3]>>) = serde_json::from_str(&text).unwrap();
+    assert_eq!(cached.len(), examples.len());
+    let visited: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_some()).collect();
+    assert_eq!(visited.len(), s.batch_size, "one step of {} examples: {cached:?}", s.batch_size);
+    for i in visited {
+        let entropo_burn::train::Example::Pair { chosen, rejected } = &examples[i] else { unreachable!() };
+        let base = entropo_burn::logprob::to_host(score(&model, None, &[chosen, rejected], false).unwrap().logp);
+        let r = cached[i].unwrap();
+        assert!((r[0] - base[0]).abs() < 1e-4 && (r[1] - base[1]).abs() < 1e-4, "{r:?} vs {base:?}");
+    }
+}

@@ -6,7 +6,7 @@
 //! sequence, and the backward pass of `Σᵢ (∂L/∂logpᵢ) · logpᵢ` gives exactly
 //! the gradient of `L` with respect to the trained values (chain rule).
 //! Reference log-probs are computed once by the starting model (adapters
-//! off) and cached.
+//! off), only for the examples the run's steps visit, and cached.
 //!
 //! Runs are resumable: a checkpoint (adapter or weights, optimizer moments, step) is
 //! written atomically every `save_every` steps, and a restarted run continues

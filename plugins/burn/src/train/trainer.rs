@@ -190,11 +190,23 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         let metrics_path = self.out.join("metrics.jsonl");
         keep_metrics_up_to(&metrics_path, start)?;
 
-        let refs = self.reference_logps(examples, &fingerprint)?;
         let per_epoch = examples.len().div_ceil(s.batch_size);
         let total = (per_epoch * s.epochs).min(s.max_steps.unwrap_or(usize::MAX));
         let warmup = (s.warmup_ratio * total as f64).ceil() as usize;
         let micro_per_step = s.batch_size / s.micro_batch_size;
+        let batch_of = |step: usize, order: &[usize]| -> Vec<usize> {
+            let within = step % per_epoch;
+            order[within * s.batch_size..((within + 1) * s.batch_size).min(examples.len())].to_vec()
+        };
+        // Only the examples the remaining steps visit need reference log-probs.
+        let mut needed = vec![false; examples.len()];
+        for epoch in start / per_epoch..total.div_ceil(per_epoch) {
+            let order = self.epoch_order(examples.len(), epoch);
+            for step in (epoch * per_epoch).max(start)..((epoch + 1) * per_epoch).min(total) {
+                batch_of(step, &order).into_iter().for_each(|i| needed[i] = true);
+            }
+        }
+        let refs = self.reference_logps(examples, &needed, &fingerprint)?;
 
         let mut metrics_file = std::fs::OpenOptions::new()
             .create(true)
@@ -209,13 +221,10 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             let t0 = Instant::now();
             let epoch = step / per_epoch;
             if epoch != order_epoch {
-                order = (0..examples.len()).collect();
-                order.shuffle(&mut StdRng::seed_from_u64(self.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                order = self.epoch_order(examples.len(), epoch);
                 order_epoch = epoch;
             }
-            let within = step % per_epoch;
-            let batch: Vec<usize> =
-                order[within * s.batch_size..((within + 1) * s.batch_size).min(examples.len())].to_vec();
+            let batch = batch_of(step, &order);
             let micros: Vec<&[usize]> = batch.chunks(s.micro_batch_size).collect();
             let mut grads: Vec<Vec<f32>> = Vec::new();
             let (mut loss_sum, mut entropy_sum, mut tokens) = (0.0, 0.0, 0u64);
@@ -281,21 +290,31 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         })
     }
 
-    /// Reference log-probs of every example under the starting model
-    /// (adapters off), computed once and cached in `out/reference_logps.json`.
-    fn reference_logps(&self, examples: &[Example], fingerprint: &str) -> Result<Vec<RefLogps>, ModelError> {
+    /// The order examples are visited in during `epoch` (seeded).
+    fn epoch_order(&self, n: usize, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(self.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        order
+    }
+
+    /// Reference log-probs under the starting model (adapters off) of the
+    /// `needed` examples (the rest stay zero), computed once and cached in
+    /// `out/reference_logps.json`, which a resumed run extends.
+    fn reference_logps(&self, examples: &[Example], needed: &[bool], fingerprint: &str) -> Result<Vec<RefLogps>, ModelError> {
         if examples.iter().all(|e| matches!(e, Example::Sft(_))) {
             return Ok(vec![[0.0; 3]; examples.len()]);
         }
         let path = self.out.join("reference_logps.json");
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(cached) = serde_json::from_str::<(String, Vec<RefLogps>)>(&text)
-            && cached.0 == fingerprint
-        {
-            return Ok(cached.1);
-        }
-        let mut out = Vec::with_capacity(examples.len());
-        for e in examples {
+        let mut cached: Vec<Option<RefLogps>> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<(String, Vec<Option<RefLogps>>)>(&text).ok())
+            .filter(|(f, v)| f == fingerprint && v.len() == examples.len())
+            .map_or_else(|| vec![None; examples.len()], |(_, v)| v);
+        let mut computed = false;
+        for (i, e) in examples.iter().enumerate() {
+            if !needed[i] || cached[i].is_some() {
+                continue;
+            }
             let mut seqs = e.policy_seqs();
             if let Example::Kto { kl: Some(kl), .. } = e {
                 seqs.push(kl);
@@ -309,11 +328,14 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 }
                 _ => r[..v.len()].copy_from_slice(&v),
             }
-            out.push(r);
+            cached[i] = Some(r);
+            computed = true;
         }
-        let text = serde_json::to_string(&(fingerprint, &out)).expect("numbers serialise");
-        entropo_core::io::write_atomic(&path, text.as_bytes())?;
-        Ok(out)
+        if computed {
+            let text = serde_json::to_string(&(fingerprint, &cached)).expect("numbers serialise");
+            entropo_core::io::write_atomic(&path, text.as_bytes())?;
+        }
+        Ok(cached.into_iter().map(Option::unwrap_or_default).collect())
     }
 
     fn micro_step(
