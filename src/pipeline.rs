@@ -569,7 +569,6 @@ fn judged_rows(dirs: &[PathBuf], tokenizer: &Tokenizer, settings: &JudgeSettings
     Ok(rows)
 }
 
-/// Prints a stage heading.
 /// Copies the files of model folder `from` into a new folder `to`, which
 /// appears complete or not at all.
 fn copy_folder(from: &Path, to: &Path) -> anyhow::Result<()> {
@@ -586,6 +585,7 @@ fn copy_folder(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::rename(&tmp, to).with_context(|| format!("{}", to.display()))
 }
 
+/// Prints a stage heading.
 fn stage(name: &str, what: &str) {
     eprintln!("==> {name}: {what}");
 }

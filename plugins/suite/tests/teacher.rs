@@ -260,9 +260,12 @@ fn without_exploration_runs_go_straight_to_the_function() {
         for task in suite.tasks() {
             for seed in 0..100 {
                 let teacher = Teacher::new(task, seed, &config).unwrap();
-                let outline = &teacher.plan().outline;
-                steps += outline.len();
-                detoured += usize::from(outline.iter().any(|s| detours.contains(s)));
+                let plan = teacher.plan();
+                steps += plan.outline.len();
+                // A wandering run (a planned flaw) looks around whatever the setting.
+                if plan.flaw != Some(Flaw::Wander) {
+                    detoured += usize::from(plan.outline.iter().any(|s| detours.contains(s)));
+                }
                 runs += 1;
             }
         }
@@ -270,9 +273,12 @@ fn without_exploration_runs_go_straight_to_the_function() {
     };
     let (careful, careful_detours) = mean_steps(1.0);
     let (straight, straight_detours) = mean_steps(0.0);
-    assert_eq!(straight_detours, 0, "no run looks around without exploration");
+    assert_eq!(straight_detours, 0, "no run looks around without exploration (wandering aside)");
     assert!(careful_detours > 100, "{careful_detours} careful runs looked around");
-    assert!(straight < careful - 1.0, "mean steps {straight} vs {careful}");
+    // Editing runs (three in four) skip on average 0.3 + 0.2 + 0.25 optional
+    // looks (root, test search, tests), plus the zoom after a condensed
+    // whole-file view: at least 0.55 steps fewer per run in expectation.
+    assert!(straight < careful - 0.4, "mean steps {straight} vs {careful}");
     let bad = TeacherConfig { exploration: 1.5, ..TeacherConfig::default() };
     assert!(bad.validate().unwrap_err().to_string().contains("exploration"));
 }

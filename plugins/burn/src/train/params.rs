@@ -16,6 +16,21 @@ use crate::model::{Decoder, host_values, save_folder};
 use crate::weights::{HostTensor, TensorStore};
 
 /// The trainable values of a run, on the host.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use entropo_burn::model::Decoder;
+/// use entropo_burn::train::Trainable;
+/// use entropo_core::training::{Finetuning, TrainSection};
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
+/// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
+/// let full = Trainable::init(&model, &TrainSection { finetuning: Finetuning::Full, ..Default::default() }, 0).unwrap();
+/// assert_eq!(full.folder(), "model");
+/// assert_eq!(full.num_parameters(), model.to_host().values().map(|w| w.data.len()).sum::<usize>());
+/// let lora = Trainable::init(&model, &TrainSection::default(), 0).unwrap();
+/// assert_eq!(lora.folder(), "adapter");
+/// assert!(lora.num_parameters() < full.num_parameters());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trainable {
     /// LoRA adapters; the base model stays frozen.
