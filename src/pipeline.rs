@@ -271,14 +271,7 @@ impl Run<'_> {
         let (_, examples, report) = load_examples(data, &tokenizer, settings.cutoff)?;
         let c = &report.cutoff;
         if c.truncated + c.dropped > 0 {
-            eprintln!(
-                "{name}: {} of {} sequences over the cutoff of {} tokens ({} truncated, {} dropped)",
-                c.truncated + c.dropped,
-                c.kept + c.truncated + c.dropped,
-                settings.cutoff.max_tokens,
-                c.truncated,
-                c.dropped
-            );
+            eprintln!("{name}: cutoff {} tokens: {c}", settings.cutoff.max_tokens);
         }
         let plugin: Box<dyn Loss> = self.registry.create::<dyn Loss>(&loss.name, &loss.params)?;
         let bar = bar(0, name);

@@ -181,3 +181,50 @@ fn generate_samples_from_a_model_folder() {
     let bad = entropo().args(["generate", "--model"]).arg(dir.path().join("nope")).args(["--prompt", "x"]).assert().failure();
     assert!(stderr_of(&bad).contains("nope"), "{}", stderr_of(&bad));
 }
+
+#[test]
+fn bench_preference_times_an_epoch_and_runs_the_peer_on_the_same_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(&dir.path().join("model"));
+    let pairs = dir.path().join("pairs.jsonl");
+    let pair = |good: &str, bad: &str| PreferencePair {
+        task_id: "t".into(),
+        prompt: conversation("")[..2].to_vec(),
+        chosen: vec![Message::new(Role::Assistant, good)],
+        rejected: vec![Message::new(Role::Assistant, bad)],
+    };
+    write_jsonl(&pairs, &[pair("The tests pass now.", "def add(a, b):"), pair("Fixed.", "No."), pair("Done.", "?")]);
+    // A stand-in for the peer's Python: it answers only when handed the
+    // pairs in TRL's format (argument 3: model, TRL file, batch, length, device).
+    let peer = dir.path().join("peer.sh");
+    std::fs::write(
+        &peer,
+        "#!/bin/sh\ngrep -q '\"chosen\":\\[{\"role\":\"assistant\"' \"$3\" && [ \"$4 $5 $6\" = \"2 512 cpu\" ] && echo '{\"seconds\": 1000.0}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&peer, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bench = |python: &Path| {
+        entropo()
+            .args(["bench", "preference", "--batch-size", "2", "--max-length", "512", "--model"])
+            .arg(dir.path().join("model"))
+            .arg("--pairs")
+            .arg(&pairs)
+            .arg("--python")
+            .arg(python)
+            .assert()
+            .success()
+    };
+    let run = bench(&peer);
+    let out = stdout_of(&run);
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], ["3", "2"], "3 pairs in 2 steps of 2: {out}");
+    let record: serde_json::Value = serde_json::from_str(stderr_of(&run).lines().last().unwrap()).unwrap();
+    let ours = record["entropo"]["seconds"].as_f64().unwrap();
+    let ratio: f64 = row[6].parse().unwrap();
+    assert!(ours > 0.0 && (ratio - 1000.0 / ours).abs() / ratio < 1e-3, "{out}");
+    assert_eq!(record["entropo"]["steps"], 2);
+
+    let run = bench(Path::new("false"));
+    assert!(stdout_of(&run).contains("n/a"), "{}", stdout_of(&run));
+    assert!(stderr_of(&run).contains("peer unavailable"), "{}", stderr_of(&run));
+}

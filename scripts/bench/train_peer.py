@@ -9,6 +9,7 @@ Usage: python3 scripts/bench/train_peer.py DEVICE SEQ_LEN STEPS   (DEVICE: cpu |
 """
 
 import json
+import resource
 import sys
 import time
 
@@ -58,7 +59,8 @@ def main():
     peak = torch.cuda.max_memory_allocated() if device == "cuda" else None
     print(json.dumps({"peer": "pytorch+peft", "torch": torch.__version__, "device": device, "seq_len": seq_len,
                       "steps": steps, "seconds_per_step": secs, "tokens_per_second": seq_len / secs,
-                      "peak_gpu_bytes": peak}))
+                      "peak_gpu_bytes": peak,
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 if __name__ == "__main__":

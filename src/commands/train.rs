@@ -101,13 +101,12 @@ impl TrainCommand {
             (false, k) => bail!("{}: holds {k:?} rows; `train preference` needs pairs or KTO samples", data.display()),
         }
         eprintln!(
-            "{}: {} rows → {} examples (cutoff {} tokens: {} truncated, {} dropped)",
+            "{}: {} rows → {} examples; cutoff {} tokens: {}",
             data.display(),
             report.rows,
             report.examples,
             settings.cutoff.max_tokens,
-            report.cutoff.truncated,
-            report.cutoff.dropped
+            report.cutoff
         );
 
         let bar = ProgressBar::new(0).with_style(

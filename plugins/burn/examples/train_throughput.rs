@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(dir) => ModelConfig::from_dir(std::path::Path::new(dir))?,
         None => smollm2_135m(),
     };
-    let result = train_throughput(backend, config, seq_len, steps, &loss)?;
+    let result = train_throughput(backend, config, None, seq_len, steps, &loss)?;
     println!("{}", serde_json::to_string(&result)?);
     Ok(())
 }

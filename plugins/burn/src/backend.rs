@@ -4,6 +4,7 @@ use burn::tensor::backend::AutodiffBackend;
 pub use entropo_core::training::Backend as BackendKind;
 
 use crate::error::ModelError;
+use crate::model::AttentionBlocks;
 
 /// Whether this build includes `kind`.
 ///
@@ -17,6 +18,38 @@ pub fn is_built(kind: BackendKind) -> bool {
         BackendKind::Tch => cfg!(feature = "tch"),
         BackendKind::Cuda => cfg!(feature = "cuda"),
     }
+}
+
+/// Whether `kind` computes on a GPU here: `cuda` always, `tch` when a CUDA
+/// device is present, `ndarray` never.
+///
+/// ```
+/// use entropo_burn::backend::{runs_on_gpu, BackendKind};
+/// assert!(!runs_on_gpu(BackendKind::Ndarray));
+/// assert!(runs_on_gpu(BackendKind::Cuda));
+/// ```
+pub fn runs_on_gpu(kind: BackendKind) -> bool {
+    match kind {
+        BackendKind::Ndarray => false,
+        BackendKind::Tch => tch_cuda_available(),
+        BackendKind::Cuda => true,
+    }
+}
+
+/// How models on `kind` split attention into blocks: 256 queries at a time
+/// on the CPU, where skipping the masked half of long causal sequences
+/// pays; on a GPU, one block while its scores fit 2048 × 2048 elements
+/// per head (fewer, larger matmuls), smaller blocks beyond so that long
+/// sequences fit in memory (BENCHMARKS.md).
+///
+/// ```
+/// use entropo_burn::backend::{attention_blocks, BackendKind};
+/// use entropo_burn::model::AttentionBlocks;
+/// assert_eq!(attention_blocks(BackendKind::Ndarray), AttentionBlocks::Queries(256));
+/// assert_eq!(attention_blocks(BackendKind::Cuda).queries_per_block(2048), 2048);
+/// ```
+pub fn attention_blocks(kind: BackendKind) -> AttentionBlocks {
+    if runs_on_gpu(kind) { AttentionBlocks::Scores(2048 * 2048) } else { AttentionBlocks::default() }
 }
 
 /// Work that runs on any autodiff backend; [`dispatch`] picks which.
@@ -52,7 +85,6 @@ pub fn dispatch<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output, M
     }
 }
 
-#[cfg(feature = "tch")]
 fn tch_cuda_available() -> bool {
     std::path::Path::new("/dev/nvidia0").exists()
         && std::env::var_os("CUDA_VISIBLE_DEVICES").is_none_or(|v| !v.is_empty())

@@ -9,11 +9,11 @@ use entropo_core::Loss;
 use entropo_core::training::TrainSection;
 use serde::Serialize;
 
-use crate::backend::{BackendJob, BackendKind, dispatch};
+use crate::backend::{BackendJob, BackendKind, attention_blocks, dispatch};
 use crate::config::ModelConfig;
 use crate::error::ModelError;
 use crate::logprob::Sequence;
-use crate::model::Decoder;
+use crate::model::{AttentionBlocks, Decoder};
 use crate::train::{Example, Trainer};
 
 /// SmolLM2-135M's architecture (30 layers, width 576, 9/3 heads, vocab 49 152).
@@ -37,6 +37,8 @@ pub struct Throughput {
     pub backend: &'static str,
     /// Tokens per sequence (batch of one).
     pub seq_len: usize,
+    /// How attention was split into blocks.
+    pub attention: AttentionBlocks,
     /// Timed steps (the first, warm-up step is left out).
     pub steps: usize,
     /// Mean wall time of a timed step.
@@ -49,6 +51,7 @@ pub struct Throughput {
 
 struct Job<'a> {
     config: ModelConfig,
+    attention: AttentionBlocks,
     seq_len: usize,
     steps: usize,
     loss: &'a dyn Loss,
@@ -58,7 +61,7 @@ impl BackendJob for Job<'_> {
     type Output = (usize, f64);
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<(usize, f64), ModelError> {
         let vocab = self.config.vocab_size;
-        let model = Decoder::<B>::random(self.config, 0, &device);
+        let model = Decoder::<B>::random(self.config, 0, &device).with_attention_blocks(self.attention);
         let examples: Vec<Example> = (0..=self.steps)
             .map(|i| {
                 let ids = (0..self.seq_len).map(|t| ((t * 7919 + i * 104_729) % (vocab - 1)) as u32 + 1).collect();
@@ -89,9 +92,12 @@ impl BackendJob for Job<'_> {
 /// LoRA (the paper's r 8 / alpha 16 on every linear layer) training steps of
 /// one sequence of `seq_len` tokens on a random-weight model of `config`,
 /// with `loss` (normally `sft`); one warm-up step, then `steps` timed ones.
+/// Attention is split as `blocks` says (default: the backend's
+/// [`attention_blocks`]).
 pub fn train_throughput(
     backend: BackendKind,
     config: ModelConfig,
+    blocks: Option<AttentionBlocks>,
     seq_len: usize,
     steps: usize,
     loss: &dyn Loss,
@@ -99,10 +105,12 @@ pub fn train_throughput(
     if seq_len < 2 || steps == 0 {
         return Err(ModelError::Invalid("bench: need seq_len ≥ 2 and at least one step".into()));
     }
-    let (steps, secs) = dispatch(backend, Job { config, seq_len, steps, loss })?;
+    let attention = blocks.unwrap_or_else(|| attention_blocks(backend));
+    let (steps, secs) = dispatch(backend, Job { config, attention, seq_len, steps, loss })?;
     Ok(Throughput {
         backend: backend.name(),
         seq_len,
+        attention,
         steps,
         seconds_per_step: secs,
         tokens_per_second: seq_len as f64 / secs,

@@ -7,7 +7,7 @@ use burn::tensor::backend::AutodiffBackend;
 use entropo_core::Loss;
 use entropo_core::training::{Finetuning, ModelSection, TrainSection};
 
-use crate::backend::{BackendJob, BackendKind, dispatch};
+use crate::backend::{BackendJob, BackendKind, attention_blocks, dispatch};
 use crate::error::ModelError;
 use crate::lora::LoraWeights;
 use crate::model::Decoder;
@@ -19,7 +19,7 @@ pub fn load_model<B: burn::tensor::backend::Backend>(
     model: &ModelSection,
     device: &B::Device,
 ) -> Result<Decoder<B>, ModelError> {
-    let mut decoder = Decoder::load(&model.path, device)?;
+    let mut decoder = Decoder::load(&model.path, device)?.with_attention_blocks(attention_blocks(model.backend));
     for dir in &model.merge_adapters {
         LoraWeights::load_peft(dir, &decoder.config)?.merge_into(&mut decoder);
     }

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+use serde::Serialize;
 
 use crate::config::{Family, ModelConfig};
 use crate::error::ModelError;
@@ -87,12 +88,51 @@ pub struct Decoder<B: Backend> {
     /// `[hidden, vocab]`; `None` when tied to the embeddings.
     pub lm_head: Option<Tensor<B, 2>>,
     inv_freq: Vec<f64>,
-    attention_chunk: usize,
+    attention: AttentionBlocks,
     device: B::Device,
 }
 
-/// Queries per attention block unless [`Decoder::with_attention_chunk`] says otherwise.
-const ATTENTION_CHUNK: usize = 256;
+/// How [`Decoder::forward`] splits causal attention into blocks of
+/// queries. Each block attends only to the keys up to its last query, so
+/// keys masked for the whole block are never computed, and the largest
+/// score tensor is one block's. Every split gives the same result; they
+/// differ in speed and memory.
+///
+/// ```
+/// use entropo_burn::model::AttentionBlocks;
+/// assert_eq!(AttentionBlocks::Queries(256).queries_per_block(8192), 256);
+/// // A budget of 2048 × 2048 scores: one block up to 2048 keys, then smaller ones.
+/// let budget = AttentionBlocks::Scores(2048 * 2048);
+/// assert_eq!((budget.queries_per_block(1000), budget.queries_per_block(8192)), (4194, 512));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "kebab-case")]
+pub enum AttentionBlocks {
+    /// At most this many queries per block.
+    Queries(usize),
+    /// As many queries per block as keep its score matrix (queries × keys,
+    /// per head) within this many elements: one block while sequences are
+    /// short, smaller blocks as they grow.
+    Scores(usize),
+}
+
+impl AttentionBlocks {
+    /// Queries per block when the last query sees `keys` keys (at least 1).
+    pub fn queries_per_block(self, keys: usize) -> usize {
+        match self {
+            AttentionBlocks::Queries(n) => n,
+            AttentionBlocks::Scores(n) => n / keys.max(1),
+        }
+        .max(1)
+    }
+}
+
+impl Default for AttentionBlocks {
+    /// Blocks of 256 queries (the CPU's best; see BENCHMARKS.md).
+    fn default() -> Self {
+        AttentionBlocks::Queries(256)
+    }
+}
 
 /// One weight of [`Decoder::named`].
 enum Weight<B: Backend> {
@@ -119,6 +159,12 @@ pub fn to_device<B: Backend, const D: usize>(t: HostTensor, device: &B::Device) 
 /// A tensor's values on the host, as f32 (the inverse of [`to_device`]).
 pub fn host_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec::<f32>().expect("converted to f32")
+}
+
+/// A tracked tensor's gradient on the host, or zeros of its size when it
+/// took no part in the graph that produced `grads`.
+pub fn grad_host<B: AutodiffBackend, const D: usize>(t: &Tensor<B, D>, grads: &B::Gradients) -> Vec<f32> {
+    t.grad(grads).map(host_values).unwrap_or_else(|| vec![0.0; t.dims().iter().product()])
 }
 
 /// `[out, in]` (HuggingFace) → `[in, out]`, on the host.
@@ -230,7 +276,7 @@ impl<B: Backend> Decoder<B> {
             Some(place(transpose_host(store.take("lm_head.weight", &[c.vocab_size, h])?), device, grad))
         };
         let inv_freq = rope::inv_freq(d, c.rope_theta, &c.rope_scaling);
-        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, attention_chunk: ATTENTION_CHUNK, device: device.clone() })
+        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, attention: AttentionBlocks::default(), device: device.clone() })
     }
 
     /// A decoder with random weights (normal, std 0.02; norms 1), for
@@ -407,24 +453,21 @@ impl<B: Backend> Decoder<B> {
     }
 
     /// `softmax(QKᵀ·scale + causal mask)·V` for queries at positions
-    /// `start..start + len` and keys at `0..total`, one block of
-    /// [`Decoder::attention_chunk`] queries at a time: a block attends only
-    /// to the keys up to its last query, so keys masked for the whole block
-    /// are never computed (about half the work of a long causal sequence)
-    /// and the largest score tensor is `chunk × total` instead of `len × total`.
+    /// `start..start + len` and keys at `0..start + len`, split into blocks
+    /// of queries as [`AttentionBlocks`] says.
     fn causal_attention(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, start: usize, scale: f64) -> Tensor<B, 4> {
         let len = q.dims()[2];
-        let chunk = self.attention_chunk.max(1);
+        let chunk = self.attention.queries_per_block(start + len);
         let blocks: Vec<Tensor<B, 4>> = (0..len)
             .step_by(chunk)
             .map(|a| {
-                let b = (a + chunk).min(len);
+                let b = a.saturating_add(chunk).min(len);
                 let keys = start + b;
-                let bias: Vec<f32> = (a..b)
-                    .flat_map(|i| (0..keys).map(move |j| if j <= start + i { 0.0 } else { -1e9 }))
-                    .collect();
-                let causal: Tensor<B, 4> =
-                    Tensor::<B, 2>::from_data(TensorData::new(bias, [b - a, keys]), &self.device).unsqueeze();
+                // Query `start + i` sees keys `0..=start + i`: row `i - a` of the
+                // block masks the columns past diagonal `start + a`. Made on the
+                // device, so nothing of size rows × keys crosses from the host.
+                let masked = Tensor::<B, 2, Bool>::tril_mask([b - a, keys], (start + a) as i64, &self.device);
+                let causal: Tensor<B, 4> = masked.float().mul_scalar(-1e9).unsqueeze();
                 let scores = q.clone().narrow(2, a, b - a).matmul(k.clone().narrow(2, 0, keys).swap_dims(2, 3));
                 softmax(scores.mul_scalar(scale) + causal, 3).matmul(v.clone().narrow(2, 0, keys))
             })
@@ -432,27 +475,26 @@ impl<B: Backend> Decoder<B> {
         if blocks.len() == 1 { blocks.into_iter().next().expect("one block") } else { Tensor::cat(blocks, 2) }
     }
 
-    /// Queries per attention block (see [`Decoder::with_attention_chunk`]).
-    pub fn attention_chunk(&self) -> usize {
-        self.attention_chunk
+    /// How attention is split into blocks (see [`Decoder::with_attention_blocks`]).
+    pub fn attention_blocks(&self) -> AttentionBlocks {
+        self.attention
     }
 
-    /// Sets how many queries attend at once (default 256). The result is
-    /// the same for every size; smaller blocks skip more masked work and
-    /// hold smaller score tensors, larger ones make fewer, bigger matmuls.
+    /// Sets how attention is split into blocks of queries (default: blocks
+    /// of 256). The result is the same for every split.
     ///
     /// ```
     /// use burn::backend::NdArray;
-    /// use entropo_burn::model::Decoder;
+    /// use entropo_burn::model::{AttentionBlocks, Decoder};
     /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
     /// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
     /// let ids = model.ids(&[(1..40).collect()]).unwrap();
-    /// let whole = model.forward(ids.clone(), None, None);
-    /// let blocks = model.clone().with_attention_chunk(8).forward(ids, None, None);
+    /// let whole = model.clone().with_attention_blocks(AttentionBlocks::Scores(usize::MAX)).forward(ids.clone(), None, None);
+    /// let blocks = model.with_attention_blocks(AttentionBlocks::Queries(8)).forward(ids, None, None);
     /// assert!(whole.sub(blocks).abs().max().into_scalar() < 1e-5);
     /// ```
-    pub fn with_attention_chunk(mut self, chunk: usize) -> Self {
-        self.attention_chunk = chunk.max(1);
+    pub fn with_attention_blocks(mut self, blocks: AttentionBlocks) -> Self {
+        self.attention = blocks;
         self
     }
 
@@ -482,11 +524,10 @@ impl<B: AutodiffBackend> Decoder<B> {
             .into_iter()
             .map(|(name, w)| {
                 let g = match w {
-                    Weight::Vector(t) => t.grad(grads).map(host_values).unwrap_or_else(|| vec![0.0; t.dims()[0]]),
+                    Weight::Vector(t) => grad_host(&t, grads),
                     Weight::Matrix { t, transposed } => {
-                        let shape = t.dims();
-                        let data = t.grad(grads).map(host_values).unwrap_or_else(|| vec![0.0; shape[0] * shape[1]]);
-                        if transposed { transpose_host(HostTensor { shape: shape.to_vec(), data }).data } else { data }
+                        let data = grad_host(&t, grads);
+                        if transposed { transpose_host(HostTensor { shape: t.dims().to_vec(), data }).data } else { data }
                     }
                 };
                 (name, g)

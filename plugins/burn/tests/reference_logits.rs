@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::NdArray;
 use entropo_burn::lora::{LoraConfig, LoraWeights};
-use entropo_burn::model::Decoder;
+use entropo_burn::model::{AttentionBlocks, Decoder};
 use entropo_burn::weights::{HostTensor, TensorStore};
 
 type B = NdArray<f32>;
@@ -37,10 +37,10 @@ fn check(name: &str) {
     let model = Decoder::<B>::load(&fixture(name), &Default::default()).unwrap();
     let (rows, expected) = reference(name, "logits");
     // Attention over whole rows, and in blocks of 3 queries.
-    for model in [model.clone(), model.with_attention_chunk(3)] {
+    for model in [model.clone(), model.with_attention_blocks(AttentionBlocks::Queries(3))] {
         let got = logits_of(&model, None, &rows);
         let diff = max_abs_diff(&got, &expected.data);
-        assert!(diff < 1e-4, "{name}, attention blocks of {}: max |Δlogit| = {diff}", model.attention_chunk());
+        assert!(diff < 1e-4, "{name}, attention {:?}: max |Δlogit| = {diff}", model.attention_blocks());
     }
 }
 
@@ -116,7 +116,7 @@ fn kv_cache_decoding_matches_the_full_forward_pass() {
     let (rows, expected) = reference("qwen2", "logits");
     let row = &rows[0];
     // Whole prompts, and prompts split into attention blocks of 2 queries.
-    for model in [model.clone(), model.with_attention_chunk(2)] {
+    for model in [model.clone(), model.with_attention_blocks(AttentionBlocks::Queries(2))] {
         let mut cache = entropo_burn::model::KvCache::new(model.config.num_hidden_layers);
         let first = logits_of_cached(&model, &row[..5], &mut cache);
         let mut got = first;
@@ -125,7 +125,7 @@ fn kv_cache_decoding_matches_the_full_forward_pass() {
         }
         assert_eq!(cache.len(), 12);
         let diff = max_abs_diff(&got, &expected.data[..12 * 160]);
-        assert!(diff < 1e-4, "cached decoding, blocks of {}: max |Δlogit| = {diff}", model.attention_chunk());
+        assert!(diff < 1e-4, "cached decoding, {:?}: max |Δlogit| = {diff}", model.attention_blocks());
     }
 }
 

@@ -45,6 +45,13 @@ fn a_killed_run_resumes_to_the_same_adapter_as_an_uninterrupted_one() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("made with other settings"), "{e}");
+    // So is one of the other fine-tuning mode (its folder is not even read).
+    let switched = TrainSection { finetuning: Finetuning::Full, ..s.clone() };
+    let e = Trainer::new(&model, &Dpo, &switched, 7, resumed.path())
+        .run(&kto_examples(), |_| ControlFlow::Continue(()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("made with other settings"), "{e}");
 
     // Full fine-tuning: the checkpoint holds every weight.
     let full = TrainSection { finetuning: Finetuning::Full, ..s };

@@ -19,6 +19,26 @@ pub struct CutoffCounts {
     pub dropped: usize,
 }
 
+/// One line for logs: how many of the sequences were over the cutoff.
+///
+/// ```
+/// use entropo_text::CutoffCounts;
+/// let counts = CutoffCounts { kept: 7, truncated: 2, dropped: 1 };
+/// assert_eq!(counts.to_string(), "3 of 10 sequences over the cutoff (2 truncated, 1 dropped)");
+/// ```
+impl std::fmt::Display for CutoffCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let over = self.truncated + self.dropped;
+        write!(
+            f,
+            "{over} of {} sequences over the cutoff ({} truncated, {} dropped)",
+            self.kept + over,
+            self.truncated,
+            self.dropped
+        )
+    }
+}
+
 /// Applying a [`Cutoff`] (a config type of entropo-core) to encoded
 /// conversations.
 ///

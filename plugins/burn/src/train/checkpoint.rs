@@ -50,9 +50,12 @@ impl Checkpoint {
     }
 
     /// Reads the checkpoint in `dir`, if there is one, for a run on a
-    /// `model`-shaped decoder that started from `like`.
+    /// `model`-shaped decoder that started from `like`. A checkpoint whose
+    /// fingerprint is not `fingerprint` belongs to other settings or data:
+    /// that is an error, found before any tensor is read.
     pub fn load(
         dir: &Path,
+        fingerprint: &str,
         model: &ModelConfig,
         like: &Trainable,
         optim: AdamWConfig,
@@ -71,7 +74,13 @@ impl Checkpoint {
         };
         let step = state.get("step").and_then(|v| v.as_u64()).ok_or_else(|| field("step"))? as usize;
         let optimizer_step = state.get("optimizer_step").and_then(|v| v.as_u64()).ok_or_else(|| field("optimizer_step"))?;
-        let fingerprint = state.get("fingerprint").and_then(|v| v.as_str()).ok_or_else(|| field("fingerprint"))?.to_string();
+        let found = state.get("fingerprint").and_then(|v| v.as_str()).ok_or_else(|| field("fingerprint"))?;
+        if found != fingerprint {
+            return Err(ModelError::Invalid(format!(
+                "{}: made with other settings or data; remove it or choose another output folder",
+                dir.display()
+            )));
+        }
         let params = Trainable::load(&dir.join(like.folder()), model, like)?;
         let sizes = params.sizes();
         let mut optim = AdamW::new(optim, &sizes);
@@ -81,6 +90,6 @@ impl Checkpoint {
             optim.m[i] = store.take(&format!("m.{i:05}"), &[*n])?.data;
             optim.v[i] = store.take(&format!("v.{i:05}"), &[*n])?.data;
         }
-        Ok(Some(Checkpoint { step, params, optim, fingerprint }))
+        Ok(Some(Checkpoint { step, params, optim, fingerprint: fingerprint.to_string() }))
     }
 }

@@ -12,7 +12,7 @@ use entropo_core::training::{Finetuning, TrainSection};
 use crate::config::ModelConfig;
 use crate::error::ModelError;
 use crate::lora::{Adapters, LoraWeights};
-use crate::model::{Decoder, host_values, save_folder};
+use crate::model::{Decoder, grad_host, save_folder};
 use crate::weights::{HostTensor, TensorStore};
 
 /// The trainable values of a run, on the host.
@@ -114,7 +114,8 @@ impl Trainable {
         Ok(match self {
             Trainable::Lora(l) => Live::Lora { base, adapters: l.to_device(base.device(), train) },
             Trainable::Full { config, tensors } => {
-                Live::Full(Decoder::from_host(config.clone(), tensors.clone(), base.device(), train)?)
+                let model = Decoder::from_host(config.clone(), tensors.clone(), base.device(), train)?;
+                Live::Full(model.with_attention_blocks(base.attention_blocks()))
             }
         })
     }
@@ -160,13 +161,7 @@ pub trait GradSource<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> GradSource<B> for Adapters<B> {
     fn grads(&self, grads: &B::Gradients) -> Vec<Vec<f32>> {
-        let host = |t: &burn::tensor::Tensor<B, 2>| -> Vec<f32> {
-            match t.grad(grads) {
-                Some(g) => host_values(g),
-                None => vec![0.0; t.dims().iter().product()],
-            }
-        };
-        self.pairs().flat_map(|(_, p)| [host(&p.a), host(&p.b)]).collect()
+        self.pairs().flat_map(|(_, p)| [grad_host(&p.a, grads), grad_host(&p.b, grads)]).collect()
     }
 }
 

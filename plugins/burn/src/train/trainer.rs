@@ -174,13 +174,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         let ckpt_dir = self.out.join("checkpoint");
         let fresh = Trainable::init(self.model, s, self.seed)?;
         let (mut params, mut optim, start) =
-            match Checkpoint::load(&ckpt_dir, &self.model.config, &fresh, self.adamw())? {
-                Some(c) if c.fingerprint != fingerprint => {
-                    return Err(ModelError::Invalid(format!(
-                        "{}: made with other settings or data; remove it or choose another output folder",
-                        ckpt_dir.display()
-                    )));
-                }
+            match Checkpoint::load(&ckpt_dir, &fingerprint, &self.model.config, &fresh, self.adamw())? {
                 Some(c) => (c.params, c.optim, c.step),
                 None => {
                     let optim = AdamW::new(self.adamw(), &fresh.sizes());
