@@ -14,7 +14,6 @@ Usage: python3 scripts/bench/preference_peer.py MODEL_DIR TRL_DPO.jsonl BATCH MA
 
 import dataclasses
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ import time
 import torch
 from datasets import load_dataset
 from peft import LoraConfig
+from peak_rss import peak_rss_bytes
 from transformers import AutoModelForCausalLM, AutoTokenizer
 import trl
 from trl import DPOConfig, DPOTrainer
@@ -65,7 +65,7 @@ def main():
                       "gradient_checkpointing": args.gradient_checkpointing, "pairs": len(dataset),
                       "steps": result.global_step, "seconds": seconds, "final_loss": result.training_loss,
                       "peak_gpu_bytes": peak,
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                      "peak_rss_bytes": peak_rss_bytes()}))
 
 
 if __name__ == "__main__":

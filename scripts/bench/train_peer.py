@@ -9,12 +9,12 @@ Usage: python3 scripts/bench/train_peer.py DEVICE SEQ_LEN STEPS   (DEVICE: cpu |
 """
 
 import json
-import resource
 import sys
 import time
 
 import torch
 from peft import LoraConfig, get_peft_model
+from peak_rss import peak_rss_bytes
 from transformers import LlamaConfig, LlamaForCausalLM
 
 
@@ -60,7 +60,7 @@ def main():
     print(json.dumps({"peer": "pytorch+peft", "torch": torch.__version__, "device": device, "seq_len": seq_len,
                       "steps": steps, "seconds_per_step": secs, "tokens_per_second": seq_len / secs,
                       "peak_gpu_bytes": peak,
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                      "peak_rss_bytes": peak_rss_bytes()}))
 
 
 if __name__ == "__main__":

@@ -87,9 +87,23 @@ pub struct Decoder<B: Backend> {
     pub norm: Tensor<B, 1>,
     /// `[hidden, vocab]`; `None` when tied to the embeddings.
     pub lm_head: Option<Tensor<B, 2>>,
+    head: Head<B>,
     inv_freq: Vec<f64>,
+    weights_train: bool,
     attention: AttentionBlocks,
     device: B::Device,
+}
+
+/// The output head in both layouts, so that neither the logits nor the
+/// gradient through a frozen head transposes a vocabulary-sized matrix per
+/// step, at the cost of one more copy of the head's weights when they are
+/// frozen. When the weights train, both are views of the trained tensor.
+#[derive(Debug, Clone)]
+struct Head<B: Backend> {
+    /// `[hidden, vocab]`: `logits = hidden · cols`.
+    cols: Tensor<B, 2>,
+    /// `[vocab, hidden]`: row `v` is token `v`'s output vector.
+    rows: Tensor<B, 2>,
 }
 
 /// How [`Decoder::forward`] splits causal attention into blocks of
@@ -236,7 +250,29 @@ impl<B: Backend> Decoder<B> {
         }
         let c = &config;
         let (h, d) = (c.hidden_size, c.head_dim);
-        let embed = place(store.take("model.embed_tokens.weight", &[c.vocab_size, h])?, device, grad);
+        let embed_host = store.take("model.embed_tokens.weight", &[c.vocab_size, h])?;
+        let lm_head_host = if c.tie_word_embeddings { None } else { Some(store.take("lm_head.weight", &[c.vocab_size, h])?) };
+        // Rows `[vocab, hidden]` as stored; columns transposed on the host once,
+        // or, when the weights train, a view that keeps the gradient flowing.
+        let (embed, head) = match (lm_head_host, grad) {
+            (None, false) => {
+                let cols = place(transpose_host(embed_host.clone()), device, false);
+                let embed: Tensor<B, 2> = place(embed_host, device, false);
+                (embed.clone(), Head { cols, rows: embed })
+            }
+            (None, true) => {
+                let embed: Tensor<B, 2> = place(embed_host, device, true);
+                (embed.clone(), Head { cols: embed.clone().transpose(), rows: embed })
+            }
+            (Some(lm), false) => {
+                let cols = place(transpose_host(lm.clone()), device, false);
+                (place(embed_host, device, false), Head { cols, rows: place(lm, device, false) })
+            }
+            (Some(lm), true) => {
+                let cols: Tensor<B, 2> = place(transpose_host(lm), device, true);
+                (place(embed_host, device, true), Head { cols: cols.clone(), rows: cols.transpose() })
+            }
+        };
         let mut blocks = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
             let p = format!("model.layers.{i}");
@@ -270,13 +306,20 @@ impl<B: Backend> Decoder<B> {
             });
         }
         let norm = place(store.take("model.norm.weight", &[h])?, device, grad);
-        let lm_head = if c.tie_word_embeddings {
-            None
-        } else {
-            Some(place(transpose_host(store.take("lm_head.weight", &[c.vocab_size, h])?), device, grad))
-        };
+        let lm_head = (!c.tie_word_embeddings).then(|| head.cols.clone());
         let inv_freq = rope::inv_freq(d, c.rope_theta, &c.rope_scaling);
-        Ok(Decoder { config, embed, blocks, norm, lm_head, inv_freq, attention: AttentionBlocks::default(), device: device.clone() })
+        Ok(Decoder {
+            config,
+            embed,
+            blocks,
+            norm,
+            lm_head,
+            head,
+            inv_freq,
+            weights_train: grad,
+            attention: AttentionBlocks::default(),
+            device: device.clone(),
+        })
     }
 
     /// A decoder with random weights (normal, std 0.02; norms 1), for
@@ -383,7 +426,14 @@ impl<B: Backend> Decoder<B> {
     /// With `adapters`, every adapted projection adds its LoRA term; without,
     /// this is the base (reference) model. With a `cache`, `ids` continue the
     /// cached positions and the cache is extended.
-    pub fn forward(
+    pub fn forward(&self, ids: Tensor<B, 2, Int>, adapters: Option<&Adapters<B>>, cache: Option<&mut KvCache<B>>) -> Tensor<B, 3> {
+        self.logits(self.hidden(ids, adapters, cache))
+    }
+
+    /// The final hidden states `[batch, len, hidden]` (after the last
+    /// RMSNorm), which [`Decoder::logits`] turns into logits; arguments as
+    /// for [`Decoder::forward`].
+    pub fn hidden(
         &self,
         ids: Tensor<B, 2, Int>,
         adapters: Option<&Adapters<B>>,
@@ -444,12 +494,24 @@ impl<B: Backend> Decoder<B> {
         if let Some(cache) = cache {
             cache.len = total;
         }
-        let x = rms_norm(x, &self.norm, c.rms_norm_eps);
-        let head = match &self.lm_head {
-            Some(w) => w.clone(),
-            None => self.embed.clone().transpose(),
-        };
-        x.matmul(head.unsqueeze::<3>())
+        rms_norm(x, &self.norm, c.rms_norm_eps)
+    }
+
+    /// Logits `[batch, len, vocab]` of hidden states `[batch, len, hidden]`.
+    pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        hidden.matmul(self.head.cols.clone().unsqueeze::<3>())
+    }
+
+    /// The output head as `[vocab, hidden]`: row `v` is the vector whose dot
+    /// product with a hidden state is token `v`'s logit.
+    pub fn head_rows(&self) -> &Tensor<B, 2> {
+        &self.head.rows
+    }
+
+    /// Whether the weights themselves track gradients (full fine-tuning,
+    /// [`Decoder::from_host`] with `grad`), rather than being frozen.
+    pub fn weights_train(&self) -> bool {
+        self.weights_train
     }
 
     /// `softmax(QKᵀ·scale + causal mask)·V` for queries at positions
@@ -466,10 +528,13 @@ impl<B: Backend> Decoder<B> {
                 // Query `start + i` sees keys `0..=start + i`: row `i - a` of the
                 // block masks the columns past diagonal `start + a`. Made on the
                 // device, so nothing of size rows × keys crosses from the host.
-                let masked = Tensor::<B, 2, Bool>::tril_mask([b - a, keys], (start + a) as i64, &self.device);
-                let causal: Tensor<B, 4> = masked.float().mul_scalar(-1e9).unsqueeze();
+                // Masked scores are -∞, so they add exactly zero after the softmax
+                // (every row keeps its diagonal, so no row is all -∞).
                 let scores = q.clone().narrow(2, a, b - a).matmul(k.clone().narrow(2, 0, keys).swap_dims(2, 3));
-                softmax(scores.mul_scalar(scale) + causal, 3).matmul(v.clone().narrow(2, 0, keys))
+                let masked = Tensor::<B, 2, Bool>::tril_mask([b - a, keys], (start + a) as i64, &self.device)
+                    .unsqueeze::<4>()
+                    .expand(scores.dims());
+                softmax(scores.mul_scalar(scale).mask_fill(masked, f32::NEG_INFINITY), 3).matmul(v.clone().narrow(2, 0, keys))
             })
             .collect();
         if blocks.len() == 1 { blocks.into_iter().next().expect("one block") } else { Tensor::cat(blocks, 2) }

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_sigmoid;
 use common::*;
-use entropo_burn::logprob::score;
+use entropo_burn::logprob::{score, score_for_training};
 use entropo_burn::lora::{LoraConfig, LoraWeights};
 use entropo_burn::model::Decoder;
 use entropo_burn::train::{Trainer, backward_with};
@@ -23,18 +23,27 @@ fn busy_lora(model: &Decoder<B>) -> LoraWeights {
     lora
 }
 
+/// With a frozen head the trainer's gradient takes the closed form through
+/// the head (`score_for_training`); it must equal burn's autodiff of the
+/// plain log-probs, for a tied head (SmolLM2) and an untied one (Llama).
 #[test]
 fn injected_plugin_gradients_equal_direct_autodiff_of_the_same_loss() {
-    let model = model();
-    let lora = busy_lora(&model);
+    for fixture in ["smollm2", "llama"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+        injected_gradients_match_autodiff(&Decoder::load(&dir, &Default::default()).unwrap());
+    }
+}
+
+fn injected_gradients_match_autodiff(model: &Decoder<B>) {
+    let lora = busy_lora(model);
     let chosen = seq(&[3, 14, 15, 92, 65, 35, 89], 3);
     let rejected = seq(&[3, 14, 15, 27, 18, 28], 3);
     let (ref_c, ref_r) = (-20.0, -18.5);
 
     // Through the plugin: ∂L/∂logp injected into the backward pass.
     let adapters = lora.to_device::<B>(model.device(), true);
-    let scored = score(&model, Some(&adapters), &[&chosen, &rejected], false).unwrap();
-    let logp = entropo_burn::logprob::to_host(scored.logp.clone().detach());
+    let scored = score_for_training(model, Some(&adapters), &[&chosen, &rejected]).unwrap();
+    let logp = scored.logp.clone();
     let batch = LossBatch {
         pairs: vec![entropo_core::loss::PairStats {
             chosen: entropo_core::loss::SeqStats { logp: logp[0], ref_logp: Some(ref_c), tokens: None },
@@ -44,11 +53,11 @@ fn injected_plugin_gradients_equal_direct_autodiff_of_the_same_loss() {
     };
     let out = Dpo.compute(&batch).unwrap();
     let g = out.grads.pairs[0];
-    let injected = backward_with(&adapters, scored.logp, &[g.chosen, g.rejected], 1.0);
+    let injected = backward_with(&adapters, scored, &[g.chosen, g.rejected], 1.0);
 
     // Directly: the same loss written with tensors, differentiated by burn.
     let adapters = lora.to_device::<B>(model.device(), true);
-    let scored = score(&model, Some(&adapters), &[&chosen, &rejected], false).unwrap();
+    let scored = score(model, Some(&adapters), &[&chosen, &rejected], false).unwrap();
     let lc = scored.logp.clone().narrow(0, 0, 1);
     let lr = scored.logp.narrow(0, 1, 1);
     let z = (lc.sub_scalar(ref_c) - lr.sub_scalar(ref_r)).mul_scalar(BETA);
@@ -132,8 +141,8 @@ fn full_gradients_match_finite_differences() {
     let example = seq(&[3, 14, 15, 92, 65, 35, 89, 79], 2);
 
     let live = Decoder::<B>::from_host(config.clone(), tensors.clone(), model.device(), true).unwrap();
-    let scored = score(&live, None, &[&example], false).unwrap();
-    let grads = backward_with(&live, scored.logp, &[1.0], 1.0);
+    let scored = score_for_training(&live, None, &[&example]).unwrap();
+    let grads = backward_with(&live, scored, &[1.0], 1.0);
     assert_eq!(grads.len(), tensors.len(), "one gradient per weight");
     let by_name: std::collections::BTreeMap<&str, &Vec<f32>> = tensors.keys().map(String::as_str).zip(&grads).collect();
     for (name, t) in &tensors {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
 use entropo_core::Loss;
 use entropo_core::loss::{KlStats, LabelledStats, LossBatch, PairStats, SeqStats};
 use entropo_core::training::TrainSection;
@@ -17,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
-use crate::logprob::{Sequence, score, to_host};
+use crate::logprob::{Sequence, TrainScore, score, score_for_training, to_host};
 use crate::model::Decoder;
 use crate::train::checkpoint::Checkpoint;
 use crate::train::optim::{AdamW, AdamWConfig, clip_global_norm, lr_at};
@@ -109,15 +108,11 @@ pub struct TrainSummary {
 /// [`LoraWeights::pairs`](crate::lora::LoraWeights::pairs) order).
 pub fn backward_with<B: AutodiffBackend>(
     source: &impl GradSource<B>,
-    logp: Tensor<B, 1>,
+    scored: TrainScore<B>,
     dl_dlogp: &[f64],
     scale: f64,
 ) -> Vec<Vec<f32>> {
-    let device = logp.device();
-    let w: Vec<f32> = dl_dlogp.iter().map(|g| *g as f32).collect();
-    let w = Tensor::<B, 1>::from_data(TensorData::new(w, [dl_dlogp.len()]), &device);
-    let grads = (logp * w).sum().mul_scalar(scale).backward();
-    source.grads(&grads)
+    source.grads(&scored.objective(dl_dlogp, scale).backward())
 }
 
 /// Trains LoRA adapters on a frozen [`Decoder`], or all of its weights
@@ -227,7 +222,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 B::seed(&device, self.seed.wrapping_mul(1_000_003).wrapping_add((step * micro_per_step + m) as u64));
                 let live = params.to_device(self.model, true)?;
                 let out = self.micro_step(&live, examples, &refs, idx)?;
-                let g = backward_with(&live, out.logp, &out.dl_dlogp, 1.0 / micros.len() as f64);
+                let g = backward_with(&live, out.scored, &out.dl_dlogp, 1.0 / micros.len() as f64);
                 if grads.is_empty() {
                     grads = g;
                 } else {
@@ -340,8 +335,8 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         idx: &[usize],
     ) -> Result<MicroOut<B>, ModelError> {
         let seqs: Vec<&Sequence> = idx.iter().flat_map(|&i| examples[i].policy_seqs()).collect();
-        let scored = score(live.model(), live.adapters(), &seqs, true)?;
-        let logp = to_host(scored.logp.clone().detach());
+        let scored = score_for_training(live.model(), live.adapters(), &seqs)?;
+        let logp = &scored.logp;
         let stat = |k: usize, r: f64| SeqStats { logp: logp[k], ref_logp: Some(r), tokens: Some(scored.tokens[k]) };
         let mut batch = LossBatch::default();
         let mut k = 0;
@@ -386,20 +381,19 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 _ => dl_dlogp.push(samples.next().copied().unwrap_or(0.0)),
             }
         }
-        let entropy = scored.entropy.as_ref().map_or(0.0, |e| e.iter().sum());
         Ok(MicroOut {
-            logp: scored.logp,
+            entropy: scored.entropy.iter().sum(),
+            tokens: scored.tokens.iter().sum(),
+            scored,
             dl_dlogp,
             loss: out.loss,
-            entropy,
-            tokens: scored.tokens.iter().sum(),
             metrics: out.metrics,
         })
     }
 }
 
 struct MicroOut<B: Backend> {
-    logp: Tensor<B, 1>,
+    scored: TrainScore<B>,
     dl_dlogp: Vec<f64>,
     loss: f64,
     entropy: f64,
