@@ -190,12 +190,8 @@ impl PreferenceBench {
         let start = Instant::now();
         let tokenizer = entropo_text::Tokenizer::from_dir(&self.model)?;
         let (_, examples, report) = load_examples(&self.pairs, &tokenizer, settings.cutoff)?;
-        let mut steps = 0;
-        let mut observer = |_: &entropo_burn::train::StepMetrics| {
-            steps += 1;
-            ControlFlow::Continue(())
-        };
-        train(TrainJob {
+        let mut observer = |_: &entropo_burn::train::StepMetrics| ControlFlow::Continue(());
+        let steps = train(TrainJob {
             model: &model,
             settings: &settings,
             examples: &examples,
@@ -203,7 +199,8 @@ impl PreferenceBench {
             seed: 0,
             out: &work.path().join("entropo"),
             observer: &mut observer,
-        })?;
+        })?
+        .steps;
         let ours = start.elapsed().as_secs_f64();
 
         let peer = if self.no_peer {
