@@ -1,6 +1,6 @@
 //! Picking a burn backend at run time from what the build enabled.
 
-use burn::tensor::backend::AutodiffBackend;
+use crate::attention::TrainBackend;
 pub use entropo_core::training::Backend as BackendKind;
 
 use crate::error::ModelError;
@@ -57,7 +57,7 @@ pub trait BackendJob {
     /// What the job returns.
     type Output;
     /// Runs on backend `B` and `device`.
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output, ModelError>;
+    fn run<B: TrainBackend>(self, device: B::Device) -> Result<Self::Output, ModelError>;
 }
 
 /// Runs `job` on the backend `kind`, or says which cargo feature is missing.

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use burn::tensor::backend::AutodiffBackend;
+use crate::attention::TrainBackend;
 use entropo_core::Loss;
 use entropo_core::training::TrainSection;
 use serde::Serialize;
@@ -59,7 +59,7 @@ struct Job<'a> {
 
 impl BackendJob for Job<'_> {
     type Output = (usize, f64);
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<(usize, f64), ModelError> {
+    fn run<B: TrainBackend>(self, device: B::Device) -> Result<(usize, f64), ModelError> {
         let vocab = self.config.vocab_size;
         let model = Decoder::<B>::random(self.config, 0, &device).with_attention_blocks(self.attention);
         let examples: Vec<Example> = (0..=self.steps)

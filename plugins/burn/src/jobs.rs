@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::AutodiffBackend;
+use crate::attention::{AttentionBackend, TrainBackend};
 use entropo_core::Loss;
 use entropo_core::training::{Finetuning, ModelSection, TrainSection};
 
@@ -15,7 +15,7 @@ use crate::sample::{Generation, SamplingParams, generate};
 use crate::train::{Example, StepMetrics, TrainSummary, Trainer};
 
 /// Loads `model`'s folder on `device` and merges its `merge_adapters`.
-pub fn load_model<B: burn::tensor::backend::Backend>(
+pub fn load_model<B: AttentionBackend>(
     model: &ModelSection,
     device: &B::Device,
 ) -> Result<Decoder<B>, ModelError> {
@@ -83,7 +83,7 @@ pub struct TrainJob<'a> {
 
 impl BackendJob for TrainJob<'_> {
     type Output = TrainSummary;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<TrainSummary, ModelError> {
+    fn run<B: TrainBackend>(self, device: B::Device) -> Result<TrainSummary, ModelError> {
         let model = load_model::<B>(self.model, &device)?;
         let summary = Trainer::new(&model, self.loss, self.settings, self.seed, self.out)
             .run(self.examples, |m| (self.observer)(m))?;
@@ -117,7 +117,7 @@ pub struct GenerateJob<'a> {
 
 impl BackendJob for GenerateJob<'_> {
     type Output = Generation;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Generation, ModelError> {
+    fn run<B: TrainBackend>(self, device: B::Device) -> Result<Generation, ModelError> {
         let model = load_model::<B::InnerBackend>(&self.model, &device)?;
         let adapters = match &self.adapter {
             Some(dir) => Some(LoraWeights::load_peft(dir, &model.config)?.to_device(&device, false)),

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use burn::tensor::activation::softmax;
-use burn::tensor::backend::Backend;
+use crate::attention::AttentionBackend;
 use entropo_core::types::{Message, Role, SftSample, Task, Trajectory};
 use entropo_core::verifier::VerifierError;
 use entropo_core::{Verifier, agent::assistant_text};
@@ -117,7 +117,7 @@ pub fn judge_sample(task_id: &str, traj: &Trajectory, tokenizer: &Tokenizer, set
 }
 
 /// The `lm-judge` verifier over a model (and optional LoRA adapter).
-pub struct LmJudge<B: Backend> {
+pub struct LmJudge<B: AttentionBackend> {
     model: Decoder<B>,
     adapters: Option<Adapters<B>>,
     tokenizer: Tokenizer,
@@ -126,7 +126,7 @@ pub struct LmJudge<B: Backend> {
     lock: Mutex<()>,
 }
 
-impl<B: Backend> LmJudge<B> {
+impl<B: AttentionBackend> LmJudge<B> {
     /// A judge answering with `model` (+ `adapter`); the answers' first
     /// tokens must differ.
     pub fn new(
@@ -163,7 +163,7 @@ impl<B: Backend> LmJudge<B> {
     }
 }
 
-impl<B: Backend> Verifier for LmJudge<B>
+impl<B: AttentionBackend> Verifier for LmJudge<B>
 where
     Decoder<B>: Sync,
     Adapters<B>: Sync,

@@ -19,6 +19,7 @@
 //! assert_eq!(model.forward(ids, None, None).dims(), [1, 3, 160]);
 //! ```
 
+pub mod attention;
 pub mod backend;
 pub mod bench;
 pub mod config;

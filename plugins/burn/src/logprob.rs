@@ -2,7 +2,7 @@
 //! tokens — the statistics every [`Loss`](entropo_core::Loss) plugin consumes.
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::backend::Backend;
+use crate::attention::AttentionBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::error::ModelError;
@@ -27,7 +27,7 @@ impl Sequence {
 
 /// Log-probabilities of a batch of sequences under one model.
 #[derive(Debug, Clone)]
-pub struct Scored<B: Backend> {
+pub struct Scored<B: AttentionBackend> {
     /// `[n]`: Σ log π(token) over each sequence's masked tokens (differentiable).
     pub logp: Tensor<B, 1>,
     /// Σ of the policy's token entropy over the masked tokens, per sequence
@@ -49,7 +49,7 @@ pub struct Scored<B: Backend> {
 /// assert!(s.logp.into_scalar() < 0.0);
 /// assert_eq!(s.tokens, vec![1]);
 /// ```
-pub fn score<B: Backend>(
+pub fn score<B: AttentionBackend>(
     model: &Decoder<B>,
     adapters: Option<&Adapters<B>>,
     seqs: &[&Sequence],
@@ -72,7 +72,7 @@ pub fn score<B: Backend>(
 }
 
 /// A batch of sequences as one right-padded id tensor and its mask.
-struct Batch<B: Backend> {
+struct Batch<B: AttentionBackend> {
     /// `[n, len]`.
     ids: Tensor<B, 2, Int>,
     /// `[n, len - 1, 1]`: 1 where position `t` predicts a masked token `t + 1`.
@@ -82,7 +82,7 @@ struct Batch<B: Backend> {
     tokens: Vec<u64>,
 }
 
-impl<B: Backend> Batch<B> {
+impl<B: AttentionBackend> Batch<B> {
     fn new(model: &Decoder<B>, seqs: &[&Sequence]) -> Result<Batch<B>, ModelError> {
         let n = seqs.len();
         let len = seqs.iter().map(|s| s.ids.len()).max().unwrap_or(0);
@@ -138,7 +138,7 @@ impl<B: Backend> Batch<B> {
 /// assert!((fast.logp[0] - f64::from(plain.logp.into_scalar())).abs() < 1e-4);
 /// assert!((fast.entropy[0] - plain.entropy.unwrap()[0]).abs() < 1e-3);
 /// ```
-pub struct TrainScore<B: Backend> {
+pub struct TrainScore<B: AttentionBackend> {
     /// Σ log π(token) over each sequence's masked tokens.
     pub logp: Vec<f64>,
     /// Σ of the policy's token entropy over each sequence's masked tokens.
@@ -148,7 +148,7 @@ pub struct TrainScore<B: Backend> {
     grad: GradPath<B>,
 }
 
-enum GradPath<B: Backend> {
+enum GradPath<B: AttentionBackend> {
     /// Frozen head: hidden states `[n, len - 1, hidden]` and `∂logpᵢ/∂hidden`.
     Hidden { hidden: Tensor<B, 3>, dlogp: Tensor<B, 3> },
     /// Trainable head: the differentiable log-probs `[n]`.
@@ -156,7 +156,7 @@ enum GradPath<B: Backend> {
 }
 
 /// Scores `seqs` for training with `model` and `adapters` (see [`TrainScore`]).
-pub fn score_for_training<B: Backend>(
+pub fn score_for_training<B: AttentionBackend>(
     model: &Decoder<B>,
     adapters: Option<&Adapters<B>>,
     seqs: &[&Sequence],
@@ -194,7 +194,7 @@ pub fn score_for_training<B: Backend>(
     })
 }
 
-impl<B: Backend> TrainScore<B> {
+impl<B: AttentionBackend> TrainScore<B> {
     /// A scalar whose gradient is `scale · Σᵢ weights[i] · ∇logpᵢ`: backward
     /// of it with `weights = ∂L/∂logp` from a loss plugin is the gradient of
     /// that loss.
@@ -215,6 +215,6 @@ impl<B: Backend> TrainScore<B> {
 }
 
 /// A 1-D float tensor's values on the host.
-pub fn to_host<B: Backend>(t: Tensor<B, 1>) -> Vec<f64> {
+pub fn to_host<B: AttentionBackend>(t: Tensor<B, 1>) -> Vec<f64> {
     host_values(t).into_iter().map(f64::from).collect()
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::tensor::backend::Backend;
+use crate::attention::AttentionBackend;
 use burn::tensor::{Distribution, Tensor};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 pub use entropo_core::training::LoraConfig;
@@ -239,7 +239,7 @@ impl LoraWeights {
     }
 
     /// Adds `scale · A·B` to every adapted base weight.
-    pub fn merge_into<B: Backend>(&self, decoder: &mut Decoder<B>) {
+    pub fn merge_into<B: AttentionBackend>(&self, decoder: &mut Decoder<B>) {
         let device = decoder.device().clone();
         let scale = self.config.scale();
         for (&(layer, p), pair) in &self.pairs {
@@ -252,7 +252,7 @@ impl LoraWeights {
 
     /// The adapters on `device`. With `train`, their tensors track gradients
     /// and dropout is active.
-    pub fn to_device<B: Backend>(&self, device: &B::Device, train: bool) -> Adapters<B> {
+    pub fn to_device<B: AttentionBackend>(&self, device: &B::Device, train: bool) -> Adapters<B> {
         let layers = self.pairs.keys().map(|(l, _)| l + 1).max().unwrap_or(0);
         let mut slots: Vec<[Option<DevicePair<B>>; 7]> = (0..layers).map(|_| Default::default()).collect();
         for (&(layer, p), pair) in &self.pairs {
@@ -274,7 +274,7 @@ impl LoraWeights {
 
 /// One adapted layer on the device.
 #[derive(Debug, Clone)]
-pub struct DevicePair<B: Backend> {
+pub struct DevicePair<B: AttentionBackend> {
     /// `[in, r]`.
     pub a: Tensor<B, 2>,
     /// `[r, out]`.
@@ -283,7 +283,7 @@ pub struct DevicePair<B: Backend> {
 
 /// Adapters on the device, as the decoder's forward pass uses them.
 #[derive(Debug, Clone)]
-pub struct Adapters<B: Backend> {
+pub struct Adapters<B: AttentionBackend> {
     scale: f64,
     dropout: f64,
     slots: Vec<[Option<DevicePair<B>>; 7]>,
@@ -291,13 +291,13 @@ pub struct Adapters<B: Backend> {
 
 /// The LoRA term of one layer, ready to add to the base projection.
 #[derive(Debug, Clone, Copy)]
-pub struct LoraTerm<'a, B: Backend> {
+pub struct LoraTerm<'a, B: AttentionBackend> {
     pair: &'a DevicePair<B>,
     scale: f64,
     dropout: f64,
 }
 
-impl<B: Backend> LoraTerm<'_, B> {
+impl<B: AttentionBackend> LoraTerm<'_, B> {
     /// `scale · dropout(x)·A·B`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = if self.dropout > 0.0 {
@@ -312,7 +312,7 @@ impl<B: Backend> LoraTerm<'_, B> {
     }
 }
 
-impl<B: Backend> Adapters<B> {
+impl<B: AttentionBackend> Adapters<B> {
     /// The adapter of `layer`'s projection `p`, if it is adapted.
     pub fn get(&self, layer: usize, p: Proj) -> Option<LoraTerm<'_, B>> {
         let pair = self.slots.get(layer)?[p as usize].as_ref()?;

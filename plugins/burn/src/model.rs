@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::silu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
+use crate::attention::{AttentionBackend, Causal, TrainBackend, causal_attention};
 use crate::config::{Family, ModelConfig};
 use crate::error::ModelError;
 use crate::lora::{Adapters, Proj};
@@ -208,7 +209,7 @@ fn apply_rope<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4
     x * cos.clone() + rotated * sin.clone()
 }
 
-impl<B: Backend> Decoder<B> {
+impl<B: AttentionBackend> Decoder<B> {
     /// Loads a HuggingFace model folder (`config.json` and safetensors weights).
     pub fn load(dir: &Path, device: &B::Device) -> Result<Decoder<B>, ModelError> {
         let config = ModelConfig::from_dir(dir)?;
@@ -485,7 +486,8 @@ impl<B: Backend> Decoder<B> {
                 }
             };
             let (k, v) = (repeat(k), repeat(v));
-            let attn = self.causal_attention(q, k, v, start, scale).swap_dims(1, 2).reshape([batch, len, nh * d]);
+            let causal = Causal { start, scale, block: self.attention.queries_per_block(total) };
+            let attn = causal_attention(q, k, v, causal).swap_dims(1, 2).reshape([batch, len, nh * d]);
             x = x + proj(Proj::O, attn);
             let h = rms_norm(x.clone(), &block.mlp_norm, c.rms_norm_eps);
             let gated = silu(proj(Proj::Gate, h.clone())) * proj(Proj::Up, h);
@@ -512,32 +514,6 @@ impl<B: Backend> Decoder<B> {
     /// [`Decoder::from_host`] with `grad`), rather than being frozen.
     pub fn weights_train(&self) -> bool {
         self.weights_train
-    }
-
-    /// `softmax(QKᵀ·scale + causal mask)·V` for queries at positions
-    /// `start..start + len` and keys at `0..start + len`, split into blocks
-    /// of queries as [`AttentionBlocks`] says.
-    fn causal_attention(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, start: usize, scale: f64) -> Tensor<B, 4> {
-        let len = q.dims()[2];
-        let chunk = self.attention.queries_per_block(start + len);
-        let blocks: Vec<Tensor<B, 4>> = (0..len)
-            .step_by(chunk)
-            .map(|a| {
-                let b = a.saturating_add(chunk).min(len);
-                let keys = start + b;
-                // Query `start + i` sees keys `0..=start + i`: row `i - a` of the
-                // block masks the columns past diagonal `start + a`. Made on the
-                // device, so nothing of size rows × keys crosses from the host.
-                // Masked scores are -∞, so they add exactly zero after the softmax
-                // (every row keeps its diagonal, so no row is all -∞).
-                let scores = q.clone().narrow(2, a, b - a).matmul(k.clone().narrow(2, 0, keys).swap_dims(2, 3));
-                let masked = Tensor::<B, 2, Bool>::tril_mask([b - a, keys], (start + a) as i64, &self.device)
-                    .unsqueeze::<4>()
-                    .expand(scores.dims());
-                softmax(scores.mul_scalar(scale).mask_fill(masked, f32::NEG_INFINITY), 3).matmul(v.clone().narrow(2, 0, keys))
-            })
-            .collect();
-        if blocks.len() == 1 { blocks.into_iter().next().expect("one block") } else { Tensor::cat(blocks, 2) }
     }
 
     /// How attention is split into blocks (see [`Decoder::with_attention_blocks`]).
@@ -581,7 +557,7 @@ impl<B: Backend> Decoder<B> {
     }
 }
 
-impl<B: AutodiffBackend> Decoder<B> {
+impl<B: TrainBackend> Decoder<B> {
     /// The gradient of every weight (zeros for one outside the graph), by
     /// HuggingFace name and in HuggingFace's layout, like [`Decoder::to_host`].
     pub fn grads_host(&self, grads: &B::Gradients) -> BTreeMap<String, Vec<f32>> {

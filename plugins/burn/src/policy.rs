@@ -2,7 +2,7 @@
 //! the chat template with a generation prompt, the reply is sampled with a
 //! KV cache and decoded.
 
-use burn::tensor::backend::Backend;
+use crate::attention::AttentionBackend;
 use entropo_core::agent::{Policy, PolicyError, Reply};
 use entropo_core::types::Message;
 use entropo_text::{RenderOptions, Tokenizer};
@@ -15,7 +15,7 @@ use crate::sample::{SamplingParams, generate};
 ///
 /// Each call samples with seed `params.seed + n` for the n-th call, so an
 /// episode is reproducible and successive replies differ.
-pub struct ChatPolicy<B: Backend> {
+pub struct ChatPolicy<B: AttentionBackend> {
     model: Decoder<B>,
     adapters: Option<Adapters<B>>,
     tokenizer: Tokenizer,
@@ -23,7 +23,7 @@ pub struct ChatPolicy<B: Backend> {
     calls: u64,
 }
 
-impl<B: Backend> ChatPolicy<B> {
+impl<B: AttentionBackend> ChatPolicy<B> {
     /// A policy sampling from `model` (with `adapter` applied, unmerged).
     pub fn new(model: Decoder<B>, adapter: Option<&LoraWeights>, tokenizer: Tokenizer, params: SamplingParams) -> Self {
         let adapters = adapter.map(|a| a.to_device(model.device(), false));
@@ -31,7 +31,7 @@ impl<B: Backend> ChatPolicy<B> {
     }
 }
 
-impl<B: Backend> Policy for ChatPolicy<B> {
+impl<B: AttentionBackend> Policy for ChatPolicy<B> {
     fn respond(&mut self, messages: &[Message]) -> Result<Reply, PolicyError> {
         let inference = |e: &dyn std::fmt::Display| PolicyError::Inference(e.to_string());
         let text = self.tokenizer.render_chat(messages, true, &RenderOptions::default()).map_err(|e| inference(&e))?;

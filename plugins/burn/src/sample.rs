@@ -1,7 +1,7 @@
 //! Sampling: temperature, top-k and top-p (nucleus) over the last position's
 //! logits, with a KV cache so each new token costs one position's forward pass.
 
-use burn::tensor::backend::Backend;
+use crate::attention::AttentionBackend;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +128,7 @@ pub struct Generation {
 
 /// Continues `prompt` until a token in `stop` or `params.max_tokens`,
 /// calling `on_token` for each new token (for streaming).
-pub fn generate<B: Backend>(
+pub fn generate<B: AttentionBackend>(
     model: &Decoder<B>,
     adapters: Option<&Adapters<B>>,
     prompt: &[u32],

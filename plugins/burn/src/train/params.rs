@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::attention::{AttentionBackend, TrainBackend};
 use entropo_core::training::{Finetuning, TrainSection};
 
 use crate::config::ModelConfig;
@@ -47,7 +47,7 @@ pub enum Trainable {
 impl Trainable {
     /// The starting point of a run on `model`: fresh adapters, or a copy of
     /// the model's weights.
-    pub fn init<B: Backend>(model: &Decoder<B>, settings: &TrainSection, seed: u64) -> Result<Trainable, ModelError> {
+    pub fn init<B: AttentionBackend>(model: &Decoder<B>, settings: &TrainSection, seed: u64) -> Result<Trainable, ModelError> {
         Ok(match settings.finetuning {
             Finetuning::Lora => Trainable::Lora(LoraWeights::init(&model.config, settings.lora.clone(), seed)?),
             Finetuning::Full => Trainable::Full { config: model.config.clone(), tensors: model.to_host() },
@@ -110,7 +110,7 @@ impl Trainable {
     }
 
     /// The values on `device` around `base`, tracking gradients when `train`.
-    pub fn to_device<'m, B: Backend>(&self, base: &'m Decoder<B>, train: bool) -> Result<Live<'m, B>, ModelError> {
+    pub fn to_device<'m, B: AttentionBackend>(&self, base: &'m Decoder<B>, train: bool) -> Result<Live<'m, B>, ModelError> {
         Ok(match self {
             Trainable::Lora(l) => Live::Lora { base, adapters: l.to_device(base.device(), train) },
             Trainable::Full { config, tensors } => {
@@ -122,7 +122,7 @@ impl Trainable {
 }
 
 /// A [`Trainable`] on the device: the model to run and the adapters to add.
-pub enum Live<'m, B: Backend> {
+pub enum Live<'m, B: AttentionBackend> {
     /// The frozen base with adapters.
     Lora {
         /// The base model.
@@ -134,7 +134,7 @@ pub enum Live<'m, B: Backend> {
     Full(Decoder<B>),
 }
 
-impl<B: Backend> Live<'_, B> {
+impl<B: AttentionBackend> Live<'_, B> {
     /// The model to call.
     pub fn model(&self) -> &Decoder<B> {
         match self {
@@ -153,25 +153,25 @@ impl<B: Backend> Live<'_, B> {
 }
 
 /// Trainable tensors on the device that can report their gradients.
-pub trait GradSource<B: AutodiffBackend> {
+pub trait GradSource<B: TrainBackend> {
     /// Gradients on the host, one per trainable tensor in
     /// [`Trainable::values_mut`] order (zeros for a tensor outside the graph).
     fn grads(&self, grads: &B::Gradients) -> Vec<Vec<f32>>;
 }
 
-impl<B: AutodiffBackend> GradSource<B> for Adapters<B> {
+impl<B: TrainBackend> GradSource<B> for Adapters<B> {
     fn grads(&self, grads: &B::Gradients) -> Vec<Vec<f32>> {
         self.pairs().flat_map(|(_, p)| [grad_host(&p.a, grads), grad_host(&p.b, grads)]).collect()
     }
 }
 
-impl<B: AutodiffBackend> GradSource<B> for Decoder<B> {
+impl<B: TrainBackend> GradSource<B> for Decoder<B> {
     fn grads(&self, grads: &B::Gradients) -> Vec<Vec<f32>> {
         self.grads_host(grads).into_values().collect()
     }
 }
 
-impl<B: AutodiffBackend> GradSource<B> for Live<'_, B> {
+impl<B: TrainBackend> GradSource<B> for Live<'_, B> {
     fn grads(&self, grads: &B::Gradients) -> Vec<Vec<f32>> {
         match self {
             Live::Lora { adapters, .. } => adapters.grads(grads),

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::attention::{AttentionBackend, TrainBackend};
 use entropo_core::Loss;
 use entropo_core::loss::{KlStats, LabelledStats, LossBatch, PairStats, SeqStats};
 use entropo_core::training::TrainSection;
@@ -106,7 +106,7 @@ pub struct TrainSummary {
 /// plugin this is the gradient of `L` itself. Returns the gradients of every
 /// trainable tensor of `source` (adapters: `[A₀, B₀, A₁, B₁, …]` in
 /// [`LoraWeights::pairs`](crate::lora::LoraWeights::pairs) order).
-pub fn backward_with<B: AutodiffBackend>(
+pub fn backward_with<B: TrainBackend>(
     source: &impl GradSource<B>,
     scored: TrainScore<B>,
     dl_dlogp: &[f64],
@@ -117,7 +117,7 @@ pub fn backward_with<B: AutodiffBackend>(
 
 /// Trains LoRA adapters on a frozen [`Decoder`], or all of its weights
 /// (`finetuning = "full"`), with a [`Loss`] plugin.
-pub struct Trainer<'a, B: AutodiffBackend> {
+pub struct Trainer<'a, B: TrainBackend> {
     model: &'a Decoder<B>,
     loss: &'a dyn Loss,
     settings: &'a TrainSection,
@@ -128,7 +128,7 @@ pub struct Trainer<'a, B: AutodiffBackend> {
 /// Reference log-probs of one example: main (or chosen), rejected, KL sequence.
 type RefLogps = [f64; 3];
 
-impl<'a, B: AutodiffBackend> Trainer<'a, B> {
+impl<'a, B: TrainBackend> Trainer<'a, B> {
     /// A trainer writing into `out` (`adapter/` or `model/`, `checkpoint/`, `metrics.jsonl`).
     pub fn new(model: &'a Decoder<B>, loss: &'a dyn Loss, settings: &'a TrainSection, seed: u64, out: &Path) -> Self {
         Trainer { model, loss, settings, seed, out: out.to_path_buf() }
@@ -392,7 +392,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
     }
 }
 
-struct MicroOut<B: Backend> {
+struct MicroOut<B: AttentionBackend> {
     scored: TrainScore<B>,
     dl_dlogp: Vec<f64>,
     loss: f64,
