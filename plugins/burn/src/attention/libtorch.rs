@@ -22,7 +22,7 @@ impl AttentionBackend for LibTorch<f32> {
         causal: Causal,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         if !flash_on_cpu(&q, causal) {
-            return blocked_forward(q, k, v, causal);
+            return blocked_forward::<Self>(q, k, v, causal);
         }
         let (out, lse) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu(
             &q.tensor,
@@ -46,7 +46,7 @@ impl AttentionBackend for LibTorch<f32> {
         causal: Causal,
     ) -> [FloatTensor<Self>; 3] {
         if !flash_on_cpu(&q, causal) {
-            return blocked_backward(q, k, v, out, lse, dout, causal);
+            return blocked_backward::<Self>(q, k, v, out, lse, dout, causal);
         }
         let (dq, dk, dv) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu_backward(
             &dout.tensor,

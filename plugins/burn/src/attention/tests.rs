@@ -1,14 +1,13 @@
 //! Every attention implementation against attention written out as matmul,
 //! mask and softmax, whose gradients burn's autodiff takes; the host kernel's
-//! gradient also against finite differences.
+//! gradient also against finite differences. The autodiff node is checked on
+//! every CPU backend built in by one generic suite.
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Distribution, ElementConversion, Tensor};
 
 use super::*;
-
-type Ad = Autodiff<NdArray>;
 
 /// `(batch, heads, queries, cached positions, head_dim, queries per block)`:
 /// one block, uneven blocks, blocks of one query, and cached positions.
@@ -45,14 +44,49 @@ fn max_diff<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f32 {
 
 /// The gradients of Σ w ⊙ attention(q, k, v) that burn's autodiff takes
 /// through `attend`.
-fn autodiff_grads(
-    [q, k, v, w]: [Tensor<NdArray, 4>; 4],
-    attend: impl Fn(Tensor<Ad, 4>, Tensor<Ad, 4>, Tensor<Ad, 4>) -> Tensor<Ad, 4>,
-) -> [Tensor<NdArray, 4>; 3] {
-    let [q, k, v] = [q, k, v].map(|t| Tensor::<Ad, 4>::from_inner(t).require_grad());
+fn autodiff_grads<B: AttentionBackend>(
+    [q, k, v, w]: [Tensor<B, 4>; 4],
+    attend: impl Fn(Tensor<Autodiff<B>, 4>, Tensor<Autodiff<B>, 4>, Tensor<Autodiff<B>, 4>) -> Tensor<Autodiff<B>, 4>,
+) -> [Tensor<B, 4>; 3] {
+    let [q, k, v] = [q, k, v].map(|t| Tensor::<Autodiff<B>, 4>::from_inner(t).require_grad());
     let loss = (attend(q.clone(), k.clone(), v.clone()) * Tensor::from_inner(w)).sum();
     let grads = loss.backward();
     [q, k, v].map(|t| t.grad(&grads).expect("a gradient"))
+}
+
+/// `B`'s attention and the gradients its autodiff node gives equal attention
+/// written out on the same backend, and its autodiff, for every case.
+fn node_equals_attention_written_out<B: AttentionBackend>() {
+    let device = Default::default();
+    for case in CASES {
+        let [q, k, v, w] = inputs::<B>(case, &device);
+        let c = causal(case);
+        let diff = max_diff(causal_attention(q.clone(), k.clone(), v.clone(), c), plain(q.clone(), k.clone(), v.clone(), c).0);
+        assert!(diff < 1e-5, "out {case:?}: {diff}");
+        let want = autodiff_grads([q.clone(), k.clone(), v.clone(), w.clone()], |q, k, v| plain(q, k, v, c).0);
+        let got = autodiff_grads([q, k, v, w], |q, k, v| causal_attention(q, k, v, c));
+        for ((g, w), which) in got.into_iter().zip(want).zip(["dq", "dk", "dv"]) {
+            let diff = max_diff(g, w);
+            assert!(diff < 1e-4, "{which} {case:?}: {diff}");
+        }
+    }
+}
+
+/// One test of [`node_equals_attention_written_out`] per backend.
+macro_rules! node_suite {
+    ($($(#[$cfg:meta])* $name:ident: $backend:ty),* $(,)?) => {$(
+        $(#[$cfg])*
+        #[test]
+        fn $name() {
+            node_equals_attention_written_out::<$backend>();
+        }
+    )*};
+}
+
+node_suite! {
+    node_on_ndarray: NdArray,
+    #[cfg(feature = "tch")]
+    node_on_libtorch: burn::backend::LibTorch<f32>,
 }
 
 #[test]
@@ -72,18 +106,16 @@ fn forward_of_every_implementation_equals_attention_written_out() {
 }
 
 #[test]
-fn backward_of_every_implementation_equals_autodiff_of_attention_written_out() {
+fn backward_of_blocked_and_host_equals_autodiff_of_attention_written_out() {
     let device = Default::default();
     for case in CASES {
         let [q, k, v, w] = inputs::<NdArray>(case, &device);
         let c = causal(case);
         let want = autodiff_grads([q.clone(), k.clone(), v.clone(), w.clone()], |q, k, v| plain(q, k, v, c).0);
-        // Through the autodiff node, which runs the host kernel on NdArray.
-        let node = autodiff_grads([q.clone(), k.clone(), v.clone(), w.clone()], |q, k, v| causal_attention(q, k, v, c));
         let (out, lse) = blocked::forward(q.clone(), k.clone(), v.clone(), c);
         let blocked = blocked::backward(q.clone(), k.clone(), v.clone(), out.clone(), lse.clone(), w.clone(), c);
         let host = host::backward_tensors(q, k, v, out, lse, w, c);
-        for (name, got) in [("autodiff node", node), ("blocked", blocked), ("host", host)] {
+        for (name, got) in [("blocked", blocked), ("host", host)] {
             for ((g, w), which) in got.into_iter().zip(want.clone()).zip(["dq", "dk", "dv"]) {
                 let diff = max_diff(g, w);
                 assert!(diff < 1e-4, "{name} {which} {case:?}: {diff}");
