@@ -227,4 +227,11 @@ fn bench_preference_times_an_epoch_and_runs_the_peer_on_the_same_pairs() {
     let run = bench(Path::new("false"));
     assert!(stdout_of(&run).contains("n/a"), "{}", stdout_of(&run));
     assert!(stderr_of(&run).contains("peer unavailable"), "{}", stderr_of(&run));
+
+    // A peer the kernel kills (as its out-of-memory killer does) is named so.
+    let killed = dir.path().join("killed.sh");
+    std::fs::write(&killed, "#!/bin/sh\nkill -9 $$\n").unwrap();
+    std::fs::set_permissions(&killed, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = bench(&killed);
+    assert!(stderr_of(&run).contains("peer unavailable: killed by SIGKILL"), "{}", stderr_of(&run));
 }

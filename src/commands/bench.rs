@@ -1,6 +1,7 @@
 //! `entropo bench`: speed figures beside a peer measured in the same run.
 
 use std::ops::ControlFlow;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -135,7 +136,12 @@ impl PeerPython {
         let out = self.command().arg(&script).args(args).output().ok()?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            eprintln!("peer unavailable: {}", err.lines().last().unwrap_or("python failed"));
+            let why = match out.status.signal() {
+                Some(9) => "killed by SIGKILL (most likely the kernel's out-of-memory killer)".to_string(),
+                Some(signal) => format!("killed by signal {signal}"),
+                None => err.lines().last().unwrap_or("python failed").to_string(),
+            };
+            eprintln!("peer unavailable: {why}");
             return None;
         }
         serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last()?.as_bytes()).ok()

@@ -12,7 +12,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::FloatTensor;
 
-use super::{AttentionBackend, Causal};
+use super::{AttentionBackend, Causal, Saved};
 
 #[derive(Debug)]
 struct CausalAttention;
@@ -25,7 +25,7 @@ impl<B: AttentionBackend> Backward<B, 3> for CausalAttention {
         let dout = grads.consume::<B>(&ops.node);
         let (q, k, v, out, lse, causal) = ops.state;
         let [q, k, v] = [q, k, v].map(|id| checkpointer.retrieve_node_output::<FloatTensor<B>>(id));
-        let grads_qkv = B::attention_backward(q, k, v, out, lse, dout, causal);
+        let grads_qkv = B::attention_backward(Saved { q, k, v, out, lse }, dout, causal);
         for (parent, grad) in ops.parents.into_iter().zip(grads_qkv) {
             if let Some(node) = parent {
                 grads.register::<B>(node.id, grad);

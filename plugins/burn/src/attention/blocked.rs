@@ -7,7 +7,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 
-use super::Causal;
+use super::{Causal, Saved};
 
 /// The output `[batch, heads, len, head_dim]` and the log-sum-exp
 /// `[batch, heads, len, 1]` of each query's scaled, masked scores.
@@ -41,15 +41,8 @@ pub fn forward<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, ca
 
 /// The gradients `[dq, dk, dv]` given the output's gradient `dout`, from the
 /// inputs, the output and the log-sum-exp of [`forward`].
-pub fn backward<B: Backend>(
-    q: Tensor<B, 4>,
-    k: Tensor<B, 4>,
-    v: Tensor<B, 4>,
-    out: Tensor<B, 4>,
-    lse: Tensor<B, 4>,
-    dout: Tensor<B, 4>,
-    causal: Causal,
-) -> [Tensor<B, 4>; 3] {
+pub fn backward<B: Backend>(saved: Saved<Tensor<B, 4>>, dout: Tensor<B, 4>, causal: Causal) -> [Tensor<B, 4>; 3] {
+    let Saved { q, k, v, out, lse } = saved;
     // softmax'(s)·g = p ⊙ (g − Σⱼ pⱼgⱼ), and Σⱼ pⱼ(dout·vⱼ) = dout·out.
     let delta = (dout.clone() * out).sum_dim(3);
     let mut dk = k.zeros_like();

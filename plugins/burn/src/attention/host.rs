@@ -11,7 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::Causal;
+use super::{Causal, Saved};
 
 /// The sizes of a call: `heads` is batch × heads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +76,8 @@ pub fn forward(q: &[f32], k: &[f32], v: &[f32], dims: Dims, causal: Causal) -> (
 
 /// The gradients `[dq, dk, dv]` given the output's gradient `dout`, from the
 /// inputs, the output and the log-sum-exps of [`forward`].
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    out: &[f32],
-    lse: &[f32],
-    dout: &[f32],
-    dims: Dims,
-    causal: Causal,
-) -> [Vec<f32>; 3] {
+pub fn backward(saved: Saved<&[f32]>, dout: &[f32], dims: Dims, causal: Causal) -> [Vec<f32>; 3] {
+    let Saved { q, k, v, out, lse } = saved;
     let Dims { heads, len, head_dim: d } = dims;
     let total = causal.start + len;
     for (t, name) in [(q, "q"), (out, "out"), (dout, "dout")] {
@@ -145,19 +136,12 @@ pub fn forward_tensors<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B
 }
 
 /// [`backward`] on tensors of any backend, through host memory.
-pub fn backward_tensors<B: Backend>(
-    q: Tensor<B, 4>,
-    k: Tensor<B, 4>,
-    v: Tensor<B, 4>,
-    out: Tensor<B, 4>,
-    lse: Tensor<B, 4>,
-    dout: Tensor<B, 4>,
-    causal: Causal,
-) -> [Tensor<B, 4>; 3] {
-    let ([batch, heads, len, d], kv_shape) = (q.dims(), k.dims());
-    let device = q.device();
+pub fn backward_tensors<B: Backend>(saved: Saved<Tensor<B, 4>>, dout: Tensor<B, 4>, causal: Causal) -> [Tensor<B, 4>; 3] {
+    let ([batch, heads, len, d], kv_shape) = (saved.q.dims(), saved.k.dims());
+    let device = saved.q.device();
     let dims = Dims { heads: batch * heads, len, head_dim: d };
-    let [dq, dk, dv] = backward(&host(q), &host(k), &host(v), &host(out), &host(lse), &host(dout), dims, causal);
+    let saved = saved.map(host);
+    let [dq, dk, dv] = backward(saved.as_ref().map(Vec::as_slice), &host(dout), dims, causal);
     [(dq, [batch, heads, len, d]), (dk, kv_shape), (dv, kv_shape)]
         .map(|(data, shape)| Tensor::from_data(TensorData::new(data, shape), &device))
 }

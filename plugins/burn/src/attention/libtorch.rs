@@ -6,7 +6,7 @@
 use burn::backend::libtorch::{LibTorch, TchTensor};
 use burn::tensor::ops::FloatTensor;
 
-use super::{AttentionBackend, Causal, blocked_backward, blocked_forward};
+use super::{AttentionBackend, Causal, Saved, blocked_backward, blocked_forward};
 
 /// Whether LibTorch's CPU kernels apply: they align the causal mask at the
 /// first key, which is right only without cached positions.
@@ -36,25 +36,17 @@ impl AttentionBackend for LibTorch<f32> {
         (TchTensor::new(out), TchTensor::new(lse))
     }
 
-    fn attention_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        dout: FloatTensor<Self>,
-        causal: Causal,
-    ) -> [FloatTensor<Self>; 3] {
-        if !flash_on_cpu(&q, causal) {
-            return blocked_backward::<Self>(q, k, v, out, lse, dout, causal);
+    fn attention_backward(saved: Saved<FloatTensor<Self>>, dout: FloatTensor<Self>, causal: Causal) -> [FloatTensor<Self>; 3] {
+        if !flash_on_cpu(&saved.q, causal) {
+            return blocked_backward::<Self>(saved, dout, causal);
         }
         let (dq, dk, dv) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu_backward(
             &dout.tensor,
-            &q.tensor,
-            &k.tensor,
-            &v.tensor,
-            &out.tensor,
-            &lse.tensor,
+            &saved.q.tensor,
+            &saved.k.tensor,
+            &saved.v.tensor,
+            &saved.out.tensor,
+            &saved.lse.tensor,
             0.0,
             true,
             None::<tch::Tensor>,

@@ -56,6 +56,43 @@ impl Causal {
     }
 }
 
+/// What the forward pass leaves for the backward pass: its inputs, its
+/// output and each query's log-sum-exp, as tensors, primitives or host
+/// slices.
+///
+/// ```
+/// use entropo_burn::attention::Saved;
+/// let saved = Saved { q: vec![1.0], k: vec![2.0], v: vec![3.0], out: vec![3.0], lse: vec![2.0] };
+/// let lens = saved.as_ref().map(Vec::len);
+/// assert_eq!((lens.q, lens.lse), (1, 1));
+/// assert_eq!(saved.map(|t| t[0] * 2.0).v, 6.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved<T> {
+    /// Queries.
+    pub q: T,
+    /// Keys.
+    pub k: T,
+    /// Values.
+    pub v: T,
+    /// The attention output.
+    pub out: T,
+    /// Each query's log-sum-exp, in the layout its forward pass chose.
+    pub lse: T,
+}
+
+impl<T> Saved<T> {
+    /// The same five with `f` applied to each.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Saved<U> {
+        Saved { q: f(self.q), k: f(self.k), v: f(self.v), out: f(self.out), lse: f(self.lse) }
+    }
+
+    /// The same five, borrowed.
+    pub fn as_ref(&self) -> Saved<&T> {
+        Saved { q: &self.q, k: &self.k, v: &self.v, out: &self.out, lse: &self.lse }
+    }
+}
+
 /// A backend that computes [`causal_attention`] forward and backward.
 ///
 /// Tensors are `[batch, heads, len, head_dim]` for queries and
@@ -78,17 +115,8 @@ pub trait AttentionBackend: Backend {
     /// The gradients of `q`, `k` and `v` given the output's gradient `dout`,
     /// from the inputs and what [`AttentionBackend::attention_forward`]
     /// returned for them.
-    #[allow(clippy::too_many_arguments)]
-    fn attention_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        dout: FloatTensor<Self>,
-        causal: Causal,
-    ) -> [FloatTensor<Self>; 3] {
-        blocked_backward::<Self>(q, k, v, out, lse, dout, causal)
+    fn attention_backward(saved: Saved<FloatTensor<Self>>, dout: FloatTensor<Self>, causal: Causal) -> [FloatTensor<Self>; 3] {
+        blocked_backward::<Self>(saved, dout, causal)
     }
 }
 
@@ -99,16 +127,8 @@ fn blocked_forward<B: Backend>(q: FloatTensor<B>, k: FloatTensor<B>, v: FloatTen
 }
 
 /// [`blocked::backward`] on primitives.
-fn blocked_backward<B: Backend>(
-    q: FloatTensor<B>,
-    k: FloatTensor<B>,
-    v: FloatTensor<B>,
-    out: FloatTensor<B>,
-    lse: FloatTensor<B>,
-    dout: FloatTensor<B>,
-    causal: Causal,
-) -> [FloatTensor<B>; 3] {
-    blocked::backward::<B>(float(q), float(k), float(v), float(out), float(lse), float(dout), causal).map(prim)
+fn blocked_backward<B: Backend>(saved: Saved<FloatTensor<B>>, dout: FloatTensor<B>, causal: Causal) -> [FloatTensor<B>; 3] {
+    blocked::backward::<B>(saved.map(float), float(dout), causal).map(prim)
 }
 
 /// `softmax(QKᵀ·scale + causal mask)·V`, differentiable on autodiff backends.
@@ -151,16 +171,8 @@ impl AttentionBackend for burn::backend::NdArray<f32> {
         (prim(out), prim(lse))
     }
 
-    fn attention_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        dout: FloatTensor<Self>,
-        causal: Causal,
-    ) -> [FloatTensor<Self>; 3] {
-        host::backward_tensors::<Self>(float(q), float(k), float(v), float(out), float(lse), float(dout), causal).map(prim)
+    fn attention_backward(saved: Saved<FloatTensor<Self>>, dout: FloatTensor<Self>, causal: Causal) -> [FloatTensor<Self>; 3] {
+        host::backward_tensors::<Self>(saved.map(float), float(dout), causal).map(prim)
     }
 }
 

@@ -113,8 +113,9 @@ fn backward_of_blocked_and_host_equals_autodiff_of_attention_written_out() {
         let c = causal(case);
         let want = autodiff_grads([q.clone(), k.clone(), v.clone(), w.clone()], |q, k, v| plain(q, k, v, c).0);
         let (out, lse) = blocked::forward(q.clone(), k.clone(), v.clone(), c);
-        let blocked = blocked::backward(q.clone(), k.clone(), v.clone(), out.clone(), lse.clone(), w.clone(), c);
-        let host = host::backward_tensors(q, k, v, out, lse, w, c);
+        let saved = Saved { q, k, v, out, lse };
+        let blocked = blocked::backward(saved.clone(), w.clone(), c);
+        let host = host::backward_tensors(saved, w, c);
         for (name, got) in [("blocked", blocked), ("host", host)] {
             for ((g, w), which) in got.into_iter().zip(want.clone()).zip(["dq", "dk", "dv"]) {
                 let diff = max_diff(g, w);
@@ -136,7 +137,7 @@ fn host_gradient_matches_finite_differences() {
         out.iter().zip(&w).map(|(o, w)| f64::from(o * w)).sum()
     };
     let (out, lse) = host::forward(&q, &k, &v, dims, c);
-    let grads = host::backward(&q, &k, &v, &out, &lse, &w, dims, c);
+    let grads = host::backward(Saved { q: &q, k: &k, v: &v, out: &out, lse: &lse }, &w, dims, c);
     let eps = 1e-2;
     for (which, grad) in grads.iter().enumerate() {
         for i in 0..grad.len() {
