@@ -152,10 +152,7 @@ impl<B: AttentionBackend> LmJudge<B> {
         let text = self.tokenizer.render_chat(&messages, true, &RenderOptions::default())?;
         let ids = self.tokenizer.encode(&text, false)?;
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let len = ids.len();
-        let logits = self.model.forward(self.model.ids(&[ids])?, self.adapters.as_ref(), None);
-        let last = logits.narrow(1, len - 1, 1).reshape([self.model.config.vocab_size]);
-        let both = host_values(last);
+        let both = host_values(self.model.last_logits(self.model.ids(&[ids])?, self.adapters.as_ref(), None));
         let pair = [both[self.answers[0] as usize], both[self.answers[1] as usize]];
         let device = self.model.device();
         let p = host_values(softmax(burn::tensor::Tensor::<B, 1>::from_floats(pair, device), 0));

@@ -499,6 +499,27 @@ impl<B: AttentionBackend> Decoder<B> {
         rms_norm(x, &self.norm, c.rms_norm_eps)
     }
 
+    /// Logits `[batch, vocab]` of the last position only, which is what
+    /// sampling and the verifier read: the head (hidden × vocab) runs on one
+    /// position instead of all of them, and no `len × vocab` tensor is made.
+    /// Arguments as for [`Decoder::forward`].
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use entropo_burn::model::Decoder;
+    /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
+    /// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
+    /// let ids = model.ids(&[vec![1, 2, 3], vec![4, 5, 6]]).unwrap();
+    /// let last = model.last_logits(ids.clone(), None, None);
+    /// let all = model.forward(ids, None, None).narrow(1, 2, 1).reshape([2, 160]);
+    /// assert!(last.sub(all).abs().max().into_scalar() < 1e-5);
+    /// ```
+    pub fn last_logits(&self, ids: Tensor<B, 2, Int>, adapters: Option<&Adapters<B>>, cache: Option<&mut KvCache<B>>) -> Tensor<B, 2> {
+        let hidden = self.hidden(ids, adapters, cache);
+        let [batch, len, _] = hidden.dims();
+        self.logits(hidden.narrow(1, len - 1, 1)).reshape([batch, self.config.vocab_size])
+    }
+
     /// Logits `[batch, len, vocab]` of hidden states `[batch, len, hidden]`.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         hidden.matmul(self.head.cols.clone().unsqueeze::<3>())

@@ -146,9 +146,7 @@ pub fn generate<B: AttentionBackend>(
     let mut tokens = Vec::new();
     while tokens.len() < params.max_tokens {
         let ids = model.ids(&[next])?;
-        let logits = model.forward(ids, adapters, Some(&mut cache));
-        let [_, len, vocab] = logits.dims();
-        let last = host_values(logits.narrow(1, len - 1, 1).reshape([vocab]));
+        let last = host_values(model.last_logits(ids, adapters, Some(&mut cache)));
         let token = pick(&last, params, &mut rng);
         if stop.contains(&token) {
             return Ok(Generation { tokens, finish: FinishReason::Stop });

@@ -12,6 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::{Causal, Saved};
+use crate::model::host_values;
 
 /// The sizes of a call: `heads` is batch × heads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +129,7 @@ pub fn forward_tensors<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B
     let [batch, heads, len, d] = q.dims();
     let device = q.device();
     let dims = Dims { heads: batch * heads, len, head_dim: d };
-    let (out, lse) = forward(&host(q), &host(k), &host(v), dims, causal);
+    let (out, lse) = forward(&host_values(q), &host_values(k), &host_values(v), dims, causal);
     (
         Tensor::from_data(TensorData::new(out, [batch, heads, len, d]), &device),
         Tensor::from_data(TensorData::new(lse, [batch, heads, len, 1]), &device),
@@ -140,14 +141,10 @@ pub fn backward_tensors<B: Backend>(saved: Saved<Tensor<B, 4>>, dout: Tensor<B, 
     let ([batch, heads, len, d], kv_shape) = (saved.q.dims(), saved.k.dims());
     let device = saved.q.device();
     let dims = Dims { heads: batch * heads, len, head_dim: d };
-    let saved = saved.map(host);
-    let [dq, dk, dv] = backward(saved.as_ref().map(Vec::as_slice), &host(dout), dims, causal);
+    let saved = saved.map(host_values);
+    let [dq, dk, dv] = backward(saved.as_ref().map(Vec::as_slice), &host_values(dout), dims, causal);
     [(dq, [batch, heads, len, d]), (dk, kv_shape), (dv, kv_shape)]
         .map(|(data, shape)| Tensor::from_data(TensorData::new(data, shape), &device))
-}
-
-fn host<B: Backend>(t: Tensor<B, 4>) -> Vec<f32> {
-    t.into_data().convert::<f32>().into_vec().expect("f32 data")
 }
 
 /// Chunk `i` of `t` cut into chunks of `n`.
