@@ -171,9 +171,11 @@ pub fn to_device<B: Backend, const D: usize>(t: HostTensor, device: &B::Device) 
     Tensor::from_data(TensorData::new(t.data, t.shape), device)
 }
 
-/// A tensor's values on the host, as f32 (the inverse of [`to_device`]).
+/// A tensor's values on the host, as f32 (the inverse of [`to_device`]);
+/// the buffer is moved out of the tensor's data, not copied, where it
+/// already holds f32.
 pub fn host_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("converted to f32")
+    t.into_data().convert::<f32>().into_vec::<f32>().expect("converted to f32")
 }
 
 /// A tracked tensor's gradient on the host, or zeros of its size when it
