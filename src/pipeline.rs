@@ -23,6 +23,7 @@ use anyhow::{Context, bail};
 use burn::backend::NdArray;
 use entropo_burn::burn;
 use entropo_burn::config::ModelConfig;
+use entropo_burn::engine::{Engine, EngineOptions};
 use entropo_burn::judge::{JudgeSettings, LmJudge, judge_sample};
 use entropo_burn::logprob::{Sequence, score};
 use entropo_burn::lora::LoraWeights;
@@ -315,21 +316,40 @@ impl Run<'_> {
             ))
             .expect("valid template"),
         );
-        progress.set_message("0 resolved");
         let resolved = std::sync::atomic::AtomicUsize::new(0);
+        let started = Instant::now();
+        let message = || {
+            let r = resolved.load(std::sync::atomic::Ordering::Relaxed);
+            match factory.generated_tokens() {
+                Some(tokens) => format!("{r} resolved, {:.0} tokens/s", tokens as f64 / started.elapsed().as_secs_f64().max(1e-3)),
+                None => format!("{r} resolved"),
+            }
+        };
+        progress.set_message(message());
         let run = Rollouts { tasks, n, concurrency: settings.concurrency, prompt, limits: &settings.limits, out: dir };
-        let summary = run.run(factory, |event| match event {
-            RolloutEvent::Started { done, .. } => progress.set_position(done as u64),
-            RolloutEvent::Finished(row) => {
-                let r = resolved.fetch_add(usize::from(row.resolved()), std::sync::atomic::Ordering::Relaxed)
-                    + usize::from(row.resolved());
-                progress.inc(1);
-                progress.set_message(format!("{r} resolved"));
-            }
-            RolloutEvent::Failed { task_id, rollout_id, error } => {
-                progress.inc(1);
-                progress.println(format!("{task_id} #{rollout_id}: {error}"));
-            }
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let summary = std::thread::scope(|scope| {
+            // Tokens/s moves between rollouts too.
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                    progress.set_message(message());
+                }
+            });
+            let summary = run.run(factory, |event| match event {
+                RolloutEvent::Started { done, .. } => progress.set_position(done as u64),
+                RolloutEvent::Finished(row) => {
+                    resolved.fetch_add(usize::from(row.resolved()), std::sync::atomic::Ordering::Relaxed);
+                    progress.inc(1);
+                    progress.set_message(message());
+                }
+                RolloutEvent::Failed { task_id, rollout_id, error } => {
+                    progress.inc(1);
+                    progress.println(format!("{task_id} #{rollout_id}: {error}"));
+                }
+            });
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            summary
         })?;
         progress.finish_and_clear();
         eprintln!(
@@ -590,6 +610,11 @@ fn bar(len: u64, label: &str) -> ProgressBar {
     )
 }
 
+/// The engine settings of a `[rollout]` section.
+pub fn engine_options(settings: &RolloutSection) -> EngineOptions {
+    EngineOptions { max_batch: settings.batch_size, prefill_chunk: settings.prefill_chunk, cache_bytes: settings.cache_mib.saturating_mul(1 << 20) }
+}
+
 /// A seed for rollout `r` of `task` under the run's seed.
 fn rollout_seed(base: u64, task: &str, r: u32) -> u64 {
     let h = task.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
@@ -631,11 +656,13 @@ impl RolloutFactory for EndpointFactory<'_> {
     }
 }
 
-/// Rollouts of the in-process model (with an optional adapter).
+/// Rollouts of the in-process model (with an optional adapter), every
+/// rollout's replies sampled by one shared engine.
 struct ModelFactory<'a> {
     run: &'a Run<'a>,
     model: Decoder<Cpu>,
     adapter: Option<LoraWeights>,
+    engine: Engine,
     tokenizer: Tokenizer,
     params: SamplingParams,
     cutoff: Cutoff,
@@ -653,7 +680,12 @@ impl<'a> ModelFactory<'a> {
             seed: run.cfg.seed,
         };
         let cutoff = run.cfg.preference.clone().unwrap_or_default().train.cutoff;
-        Ok(ModelFactory { run, model: decoder, adapter, tokenizer: Tokenizer::from_dir(model)?, params, cutoff })
+        let engine = Engine::start(
+            decoder.clone(),
+            adapter.as_ref().map(|a| a.to_device(decoder.device(), false)),
+            engine_options(settings),
+        );
+        Ok(ModelFactory { run, model: decoder, adapter, engine, tokenizer: Tokenizer::from_dir(model)?, params, cutoff })
     }
 
     /// Mean token entropy of this policy over the assistant tokens of the
@@ -686,6 +718,10 @@ impl RolloutFactory for ModelFactory<'_> {
 
     fn policy(&self, task: &Task, r: u32) -> Result<Box<dyn Policy>, String> {
         let params = SamplingParams { seed: rollout_seed(self.params.seed, &task.instance_id, r), ..self.params.clone() };
-        Ok(Box::new(ChatPolicy::new(self.model.clone(), self.adapter.as_ref(), self.tokenizer.clone(), params)))
+        Ok(Box::new(ChatPolicy::new(self.engine.clone(), self.tokenizer.clone(), params)))
+    }
+
+    fn generated_tokens(&self) -> Option<u64> {
+        Some(self.engine.stats().generated_tokens)
     }
 }

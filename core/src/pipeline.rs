@@ -108,8 +108,18 @@ impl Default for TeacherSection {
 pub struct RolloutSection {
     /// Rollouts per held-out task (the paper: 16).
     pub n: u32,
-    /// Rollouts running at once.
+    /// Rollouts running at once (their tools run in parallel; an
+    /// in-process model samples their replies as one batch).
     pub concurrency: usize,
+    /// In-process model: replies computed together in one batched step.
+    pub batch_size: usize,
+    /// In-process model: prompt tokens computed per step beside the
+    /// decoding replies (long prompts are split so they never stall them).
+    pub prefill_chunk: usize,
+    /// In-process model: memory in MiB for keeping computed conversation
+    /// prefixes (an agent's next turn recomputes only its new tokens;
+    /// 0 turns reuse off).
+    pub cache_mib: usize,
     /// Sampling temperature (paper 0.7).
     pub temperature: f64,
     /// Top-k (paper 20).
@@ -135,7 +145,10 @@ impl Default for RolloutSection {
     fn default() -> Self {
         RolloutSection {
             n: 16,
-            concurrency: 4,
+            concurrency: 16,
+            batch_size: 16,
+            prefill_chunk: 512,
+            cache_mib: 1024,
             temperature: 0.7,
             top_k: 20,
             top_p: 0.8,

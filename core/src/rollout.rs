@@ -45,6 +45,11 @@ pub trait RolloutFactory: Sync {
     fn environment(&self, task: &Task, rollout: u32) -> Result<Box<dyn Environment>, String>;
     /// A policy for `rollout` of `task` (seed it from both for reproducible pools).
     fn policy(&self, task: &Task, rollout: u32) -> Result<Box<dyn Policy>, String>;
+    /// Tokens its policies have generated so far, where it counts them
+    /// (for progress bars).
+    fn generated_tokens(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What happened to one rollout, as the run goes.

@@ -6,8 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use entropo_burn::engine::EngineOptions;
+use entropo_burn::sample::SamplingParams;
+use entropo_core::agent::{Policy, Reply};
+use entropo_core::types::{Message, Role};
+use entropo_openai::{OpenAiPolicy, OpenAiSettings, Server, ServerOptions};
 use entropo_burn::backend::runs_on_gpu;
 use entropo_burn::bench::{smollm2_135m, train_throughput};
 use entropo_burn::jobs::{TrainJob, train};
@@ -74,6 +81,15 @@ Examples:
 Example (after `entropo run configs/quickstart.toml`):
   entropo bench preference --model runs/quickstart/model/sft --pairs runs/quickstart/data/preference/pairs.jsonl")]
     Preference(PreferenceBench),
+    /// `entropo serve` with concurrent clients: tokens/s of the engine
+    /// batching them, of the same server computing one request at a time,
+    /// and of transformers' batched `generate` on the same model and prompts
+    /// (scripts/bench/serve_peer.py), all greedy, in one run.
+    #[command(after_help = "\
+Example (SmolLM2-135M-Instruct from the GGUF that scripts/setup.sh fetches):
+  entropo model import-gguf target/fixtures/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --out /tmp/smol
+  entropo bench serve --model /tmp/smol --clients 16 --max-tokens 64")]
+    Serve(ServeBench),
     /// Rollout throughput: environment steps/s and policy tokens/s with N
     /// concurrent rollouts per held-out task of a config's suite, and the
     /// time spent in the policy, the tools and the tests.
@@ -237,6 +253,129 @@ impl PreferenceBench {
     }
 }
 
+/// What `bench serve` takes.
+#[derive(Debug, Args)]
+pub struct ServeBench {
+    /// A HuggingFace model folder with its tokenizer.
+    #[arg(long)]
+    model: PathBuf,
+    /// Concurrent clients, each with its own prompt.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// New tokens per reply at most.
+    #[arg(long, default_value_t = 64)]
+    max_tokens: u32,
+    /// Skip the transformers peer.
+    #[arg(long)]
+    no_peer: bool,
+    #[command(flatten)]
+    python: PeerPython,
+}
+
+/// One run of `bench serve`'s clients against a server.
+struct Served {
+    seconds: f64,
+    tokens: u64,
+    texts: Vec<String>,
+}
+
+impl ServeBench {
+    /// `n` distinct short coding conversations.
+    fn conversations(n: usize) -> Vec<Vec<Message>> {
+        let topics = ["reverses a string", "sums a list", "parses a date", "counts words", "merges two dicts", "checks for a prime", "flattens a list", "reads a CSV file"];
+        (0..n)
+            .map(|i| {
+                vec![
+                    Message::new(Role::System, "You are a helpful programming assistant."),
+                    Message::new(Role::User, format!("Write a short Python function that {} (variant {i}).", topics[i % topics.len()])),
+                ]
+            })
+            .collect()
+    }
+
+    /// Every client's request at once against a server whose engine
+    /// computes `batch` completions together.
+    fn measure(&self, conversations: &[Vec<Message>], batch: usize) -> anyhow::Result<Served> {
+        let engine = EngineOptions { max_batch: batch, ..Default::default() };
+        let chat = Arc::new(entropo::serve::BurnChat::load(&self.model, None, "bench".into(), SamplingParams::default(), engine)?);
+        let runtime = tokio::runtime::Runtime::new()?;
+        let options = ServerOptions { max_concurrency: batch, max_queue: conversations.len(), ..Default::default() };
+        let server = runtime.block_on(Server::bind(chat, "127.0.0.1:0".parse()?, options))?;
+        let settings = OpenAiSettings {
+            endpoints: vec![format!("http://{}/v1", server.local_addr())],
+            model: "bench".into(),
+            timeout_secs: 3600.0,
+            temperature: 0.0,
+            max_tokens: Some(self.max_tokens),
+            ..Default::default()
+        };
+        let handle = {
+            let _inside = runtime.enter();
+            server.spawn()
+        };
+        let start = Instant::now();
+        let replies: Vec<anyhow::Result<Reply>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = conversations
+                .iter()
+                .map(|c| {
+                    let settings = settings.clone();
+                    scope.spawn(move || Ok(OpenAiPolicy::new(settings)?.respond(c)?))
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().expect("a client thread")).collect()
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        runtime.block_on(handle.shutdown())?;
+        let replies = replies.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Served { seconds, tokens: replies.iter().map(|r| r.completion_tokens).sum(), texts: replies.into_iter().map(|r| r.text).collect() })
+    }
+
+    fn run(self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.clients > 0, "--clients: must be at least 1");
+        let conversations = Self::conversations(self.clients);
+        let batched = self.measure(&conversations, self.clients)?;
+        let alone = self.measure(&conversations, 1)?;
+        let peer = if self.no_peer {
+            None
+        } else {
+            let work = tempfile::tempdir()?;
+            let prompts = work.path().join("prompts.json");
+            let wire: Vec<Vec<serde_json::Value>> = conversations
+                .iter()
+                .map(|c| c.iter().map(|m| serde_json::json!({"role": m.role, "content": m.content})).collect())
+                .collect();
+            std::fs::write(&prompts, serde_json::to_vec(&wire)?)?;
+            let args = [self.model.display().to_string(), prompts.display().to_string(), self.max_tokens.to_string(), "cpu".into()];
+            self.python.run("serve_peer.py", &args)
+        };
+        let tps = |s: &Served| s.tokens as f64 / s.seconds;
+        let peer_tps = peer.as_ref().and_then(|p| p["tokens_per_second"].as_f64());
+        let same = peer.as_ref().and_then(|p| p["texts"].as_array()).map(|texts| {
+            texts.iter().zip(&batched.texts).filter(|(a, b)| a.as_str() == Some(b.as_str())).count()
+        });
+        println!("| {} clients, ≤ {} tokens | tokens | wall s | tokens/s | vs transformers |", self.clients, self.max_tokens);
+        println!("| --- | --- | --- | --- | --- |");
+        for (name, s) in [(format!("entropo serve, batch {}", self.clients), &batched), ("entropo serve, batch 1".into(), &alone)] {
+            let ratio = peer_tps.map_or("n/a".to_string(), |p| format!("{:.2}", tps(s) / p));
+            println!("| {name} | {} | {:.1} | {:.1} | {ratio} |", s.tokens, s.seconds, tps(s));
+        }
+        if let Some(p) = &peer {
+            println!("| transformers generate (one batch) | {} | {:.1} | {:.1} | 1.00 |", p["tokens"], p["seconds"].as_f64().unwrap_or(f64::NAN), peer_tps.unwrap_or(f64::NAN));
+        }
+        if let Some(same) = same {
+            println!("\ngreedy replies identical to transformers': {same} of {}", self.clients);
+        }
+        let record = serde_json::json!({
+            "batched": { "tokens": batched.tokens, "seconds": batched.seconds },
+            "one_at_a_time": { "tokens": alone.tokens, "seconds": alone.seconds },
+            "batch_1_identical_to_batched": alone.texts == batched.texts,
+            "peer": peer.map(|mut p| { p.as_object_mut().map(|o| o.remove("texts")); p }),
+        });
+        eprintln!("{record}");
+        Ok(())
+    }
+}
+
 impl BenchCommand {
     pub fn run(self) -> anyhow::Result<()> {
         let (backend, seq_len, steps, chunk, no_peer, python) = match self {
@@ -263,6 +402,7 @@ impl BenchCommand {
                 return Ok(());
             }
             BenchCommand::Preference(bench) => return bench.run(),
+            BenchCommand::Serve(bench) => return bench.run(),
             BenchCommand::Train { backend, seq_len, steps, attention_chunk, no_peer, python } => {
                 (backend, seq_len, steps, attention_chunk, no_peer, python)
             }

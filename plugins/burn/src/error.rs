@@ -81,6 +81,9 @@ pub enum ModelError {
     /// A training or sampling input is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The sampling engine stopped or failed (see [`crate::engine`]).
+    #[error("engine: {0}")]
+    Engine(String),
     /// The loss plugin rejected a batch.
     #[error("loss {loss}: {source}")]
     Loss {

@@ -23,6 +23,7 @@ pub mod attention;
 pub mod backend;
 pub mod bench;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod jobs;
 pub mod judge;

@@ -10,7 +10,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::attention::{AttentionBackend, Causal, TrainBackend, causal_attention};
+use crate::attention::{AttentionBackend, Causal, TrainBackend, causal_attention_inference};
 use crate::config::{Family, ModelConfig};
 use crate::error::ModelError;
 use crate::lora::{Adapters, Proj};
@@ -73,6 +73,44 @@ impl<B: Backend> KvCache<B> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The first `len` positions (at most [`KvCache::len`]) as a cache of
+    /// their own; on `ndarray` it shares this one's memory until extended.
+    pub fn truncated(&self, len: usize) -> KvCache<B> {
+        let len = len.min(self.len);
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| l.as_ref().filter(|_| len > 0).map(|(k, v)| (k.clone().narrow(2, 0, len), v.clone().narrow(2, 0, len))))
+            .collect();
+        KvCache { layers, len }
+    }
+
+    /// Bytes the keys and values hold (4 per value).
+    pub fn bytes(&self) -> usize {
+        let numel = |t: &Tensor<B, 4>| t.dims().iter().product::<usize>();
+        self.layers.iter().flatten().map(|(k, v)| 4 * (numel(k) + numel(v))).sum()
+    }
+
+    /// Appends layer `layer`'s new keys and values and returns all of them.
+    fn append(&mut self, layer: usize, k: Tensor<B, 4>, v: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        let (k, v) = match self.layers[layer].take() {
+            Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
+            None => (k, v),
+        };
+        self.layers[layer] = Some((k.clone(), v.clone()));
+        (k, v)
+    }
+}
+
+/// One sequence's part of a ragged batch ([`Decoder::hidden_ragged`]): new
+/// tokens that continue its cache.
+#[derive(Debug)]
+pub struct Segment<'a, B: Backend> {
+    /// The new tokens (at least one).
+    pub tokens: &'a [u32],
+    /// The sequence's cache, extended by the step.
+    pub cache: &'a mut KvCache<B>,
 }
 
 /// A Llama/Qwen-family decoder on backend `B`.
@@ -442,18 +480,96 @@ impl<B: AttentionBackend> Decoder<B> {
         adapters: Option<&Adapters<B>>,
         mut cache: Option<&mut KvCache<B>>,
     ) -> Tensor<B, 3> {
+        let [_, len] = ids.dims();
+        let start = cache.as_ref().map_or(0, |k| k.len);
+        let tables = rope::tables(&self.inv_freq, start, len);
+        let x = self.blocks_forward(ids, tables, adapters, |i, q, k, v| match cache.as_deref_mut() {
+            Some(cache) => {
+                let (k, v) = cache.append(i, k, v);
+                self.attend(q, k, v, start)
+            }
+            None => self.attend(q, k, v, start),
+        });
+        if let Some(cache) = cache {
+            cache.len = start + len;
+        }
+        x
+    }
+
+    /// The final hidden states `[1, total, hidden]` of a ragged batch: each
+    /// segment's new tokens continue its own cache (of any length), and the
+    /// tokens of all segments, one after the other, go through every
+    /// projection as one matrix; only attention runs per segment. Each
+    /// segment's cache is extended. This is one step of continuous batching
+    /// (decodes of one token beside chunks of prompts).
+    ///
+    /// Every row of a matrix product depends only on its own row, so on
+    /// `ndarray` a segment's states are bitwise those of running it alone.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use entropo_burn::model::{Decoder, KvCache, Segment};
+    /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2");
+    /// let model = Decoder::<NdArray>::load(&dir, &Default::default()).unwrap();
+    /// let layers = model.config.num_hidden_layers;
+    /// let (mut a, mut b) = (KvCache::new(layers), KvCache::new(layers));
+    /// let mut segments = [Segment { tokens: &[1, 2, 3], cache: &mut a }, Segment { tokens: &[4, 5], cache: &mut b }];
+    /// let hidden = model.hidden_ragged(&mut segments, None).unwrap();
+    /// assert_eq!(hidden.dims(), [1, 5, model.config.hidden_size]);
+    /// let alone = model.hidden(model.ids(&[vec![4, 5]]).unwrap(), None, None);
+    /// assert_eq!(hidden.narrow(1, 3, 2).into_data(), alone.into_data());
+    /// assert_eq!((a.len(), b.len()), (3, 2));
+    /// ```
+    pub fn hidden_ragged(&self, segments: &mut [Segment<'_, B>], adapters: Option<&Adapters<B>>) -> Result<Tensor<B, 3>, ModelError> {
+        if segments.iter().any(|s| s.tokens.is_empty()) {
+            return Err(ModelError::Invalid("a segment of a ragged batch has no tokens".into()));
+        }
+        let flat: Vec<u32> = segments.iter().flat_map(|s| s.tokens.iter().copied()).collect();
+        let ids = self.ids(&[flat])?;
+        let (mut cos, mut sin) = (Vec::new(), Vec::new());
+        let mut spans = Vec::with_capacity(segments.len());
+        for s in segments.iter() {
+            let (c, si) = rope::tables(&self.inv_freq, s.cache.len, s.tokens.len());
+            spans.push((cos.len() / self.config.head_dim, s.tokens.len()));
+            cos.extend(c);
+            sin.extend(si);
+        }
+        let x = self.blocks_forward(ids, (cos, sin), adapters, |i, q, k, v| {
+            let outs = segments
+                .iter_mut()
+                .zip(&spans)
+                .map(|(s, &(at, n))| {
+                    let start = s.cache.len;
+                    let (k, v) = s.cache.append(i, k.clone().narrow(2, at, n), v.clone().narrow(2, at, n));
+                    self.attend(q.clone().narrow(2, at, n), k, v, start)
+                })
+                .collect();
+            Tensor::cat(outs, 2)
+        });
+        for s in segments.iter_mut() {
+            s.cache.len += s.tokens.len();
+        }
+        Ok(x)
+    }
+
+    /// The blocks over token ids `[batch, len]` with RoPE tables `(cos, sin)`
+    /// of `len` positions; `attend(layer, q, k, v)` gets the layer's queries
+    /// `[batch, heads, len, head_dim]` and new keys and values
+    /// `[batch, kv_heads, len, head_dim]` (after RoPE) and returns the
+    /// attention output `[batch, heads, len, head_dim]`.
+    fn blocks_forward(
+        &self,
+        ids: Tensor<B, 2, Int>,
+        (cos, sin): (Vec<f32>, Vec<f32>),
+        adapters: Option<&Adapters<B>>,
+        mut attend: impl FnMut(usize, Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> Tensor<B, 3> {
         let c = &self.config;
         let [batch, len] = ids.dims();
-        let start = cache.as_ref().map_or(0, |k| k.len);
         let (nh, nkv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
-        let total = start + len;
-
         let mut x = self.embed.clone().select(0, ids.reshape([batch * len])).reshape([batch, len, c.hidden_size]);
-        let (cos, sin) = rope::tables(&self.inv_freq, start, len);
         let cos: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(cos, [len, d]), &self.device).unsqueeze();
         let sin: Tensor<B, 4> = Tensor::<B, 2>::from_data(TensorData::new(sin, [len, d]), &self.device).unsqueeze();
-        let scale = 1.0 / (d as f64).sqrt();
-
         for (i, block) in self.blocks.iter().enumerate() {
             let proj = |which: Proj, input: Tensor<B, 3>| {
                 let base = block.proj[which as usize].forward(input.clone());
@@ -466,39 +582,46 @@ impl<B: AttentionBackend> Decoder<B> {
             let heads = |t: Tensor<B, 3>, n: usize| t.reshape([batch, len, n, d]).swap_dims(1, 2);
             let mut q = heads(proj(Proj::Q, h.clone()), nh);
             let mut k = heads(proj(Proj::K, h.clone()), nkv);
-            let mut v = heads(proj(Proj::V, h), nkv);
+            let v = heads(proj(Proj::V, h), nkv);
             if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
                 q = rms_norm(q, qn, c.rms_norm_eps);
                 k = rms_norm(k, kn, c.rms_norm_eps);
             }
             q = apply_rope(q, &cos, &sin);
             k = apply_rope(k, &cos, &sin);
-            if let Some(cache) = cache.as_deref_mut() {
-                if let Some((pk, pv)) = cache.layers[i].take() {
-                    k = Tensor::cat(vec![pk, k], 2);
-                    v = Tensor::cat(vec![pv, v], 2);
-                }
-                cache.layers[i] = Some((k.clone(), v.clone()));
-            }
-            let repeat = |t: Tensor<B, 4>| {
-                if nh == nkv {
-                    t
-                } else {
-                    t.unsqueeze_dim::<5>(2).expand([batch, nkv, nh / nkv, total, d]).reshape([batch, nh, total, d])
-                }
-            };
-            let (k, v) = (repeat(k), repeat(v));
-            let causal = Causal { start, scale, block: self.attention.queries_per_block(total) };
-            let attn = causal_attention(q, k, v, causal).swap_dims(1, 2).reshape([batch, len, nh * d]);
+            let attn = attend(i, q, k, v).swap_dims(1, 2).reshape([batch, len, nh * d]);
             x = x + proj(Proj::O, attn);
             let h = rms_norm(x.clone(), &block.mlp_norm, c.rms_norm_eps);
             let gated = silu(proj(Proj::Gate, h.clone())) * proj(Proj::Up, h);
             x = x + proj(Proj::Down, gated);
         }
-        if let Some(cache) = cache {
-            cache.len = total;
-        }
         rms_norm(x, &self.norm, c.rms_norm_eps)
+    }
+
+    /// Causal attention of queries `[batch, heads, len, head_dim]` at
+    /// positions `start..start + len` over all keys and values
+    /// `[batch, kv_heads, start + len, head_dim]` (grouped heads repeated here).
+    fn attend(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, start: usize) -> Tensor<B, 4> {
+        let [batch, nh, _, d] = q.dims();
+        let [_, nkv, total, _] = k.dims();
+        let repeat = |t: Tensor<B, 4>| {
+            if nh == nkv {
+                t
+            } else {
+                t.unsqueeze_dim::<5>(2).expand([batch, nkv, nh / nkv, total, d]).reshape([batch, nh, total, d])
+            }
+        };
+        let scale = 1.0 / (d as f64).sqrt();
+        let causal = Causal { start, scale, block: self.attention.queries_per_block(total) };
+        causal_attention_inference(q, repeat(k), repeat(v), causal)
+    }
+
+    /// Logits `[rows.len(), vocab]` of the positions `rows` of hidden states
+    /// `[1, len, hidden]` (as [`Decoder::hidden_ragged`] returns them).
+    pub fn logits_at(&self, hidden: Tensor<B, 3>, rows: &[usize]) -> Tensor<B, 2> {
+        let idx: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [rows.len()]), &self.device);
+        self.logits(hidden.select(1, idx)).reshape([rows.len(), self.config.vocab_size])
     }
 
     /// Logits `[batch, vocab]` of the last position only, which is what

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use burn::backend::NdArray;
 use entropo_burn::config::ModelConfig;
+use entropo_burn::engine::{Engine, EngineOptions};
 use entropo_burn::model::Decoder;
 use entropo_burn::policy::ChatPolicy;
 use entropo_burn::sample::SamplingParams;
@@ -37,7 +38,7 @@ impl Environment for Echo {
     }
 }
 
-fn policy(seed: u64) -> ChatPolicy<NdArray> {
+fn policy(seed: u64) -> ChatPolicy {
     let corpus = ["<function=echo>\n<parameter=text>hello</parameter>\n</function>", "I will finish now."];
     let tokenizer = entropo_text::train_bpe(&corpus, 320, &[]).unwrap();
     let config = ModelConfig::from_json(
@@ -48,9 +49,9 @@ fn policy(seed: u64) -> ChatPolicy<NdArray> {
         Path::new("tiny"),
     )
     .unwrap();
-    let model = Decoder::random(config, 2, &Default::default());
+    let model = Decoder::<NdArray>::random(config, 2, &Default::default());
     let params = SamplingParams { temperature: 1.0, top_k: 0, top_p: 1.0, max_tokens: 12, seed };
-    ChatPolicy::new(model, None, tokenizer, params)
+    ChatPolicy::new(Engine::start(model, None, EngineOptions::default()), tokenizer, params)
 }
 
 #[test]

@@ -219,7 +219,8 @@ fn models_health_and_bad_requests() {
     let error: ErrorBody = serde_json::from_str(&missing.text().unwrap()).unwrap();
     assert!(error.error.message.contains("/v2/nothing"));
 
-    // Streaming: the whole reply in one chunk, then the finish reason and the usage.
+    // Streaming a model that makes its text in one piece: the role, the
+    // whole reply in one chunk, then the finish reason and the usage.
     let (status, body) = post(
         r#"{"model":"m","messages":[{"role":"user","content":"go"}],"stream":true,"stream_options":{"include_usage":true}}"#,
     );
@@ -228,9 +229,10 @@ fn models_health_and_bad_requests() {
     assert_eq!(events.last(), Some(&"[DONE]"));
     let chunks: Vec<ChatCompletionChunk> =
         events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
-    assert_eq!(chunks[0].choices[0].delta.content.as_deref(), Some(R2E_CALL));
-    assert_eq!(chunks[1].choices[0].finish_reason.as_deref(), Some("stop"));
-    assert_eq!(chunks[2].usage.unwrap().completion_tokens, 17);
+    assert_eq!(chunks[0].choices[0].delta.role.as_deref(), Some("assistant"));
+    assert_eq!(chunks[1].choices[0].delta.content.as_deref(), Some(R2E_CALL));
+    assert_eq!(chunks[2].choices[0].finish_reason.as_deref(), Some("stop"));
+    assert_eq!(chunks[3].usage.unwrap().completion_tokens, 17);
 }
 
 #[test]

@@ -16,6 +16,7 @@
 
 mod autodiff;
 pub mod blocked;
+pub mod flash;
 #[cfg(feature = "ndarray")]
 pub mod host;
 #[cfg(feature = "tch")]
@@ -118,6 +119,15 @@ pub trait AttentionBackend: Backend {
     fn attention_backward(saved: Saved<FloatTensor<Self>>, dout: FloatTensor<Self>, causal: Causal) -> [FloatTensor<Self>; 3] {
         blocked_backward::<Self>(saved, dout, causal)
     }
+
+    /// The attention output alone, where no gradient will be asked for
+    /// (sampling, the verifier, reference log-probabilities): backends with
+    /// a faster kernel that keeps no log-sum-exp use it here. The default is
+    /// [`AttentionBackend::attention_forward`]'s output, which on an
+    /// autodiff backend is still one graph node.
+    fn attention_inference(q: FloatTensor<Self>, k: FloatTensor<Self>, v: FloatTensor<Self>, causal: Causal) -> FloatTensor<Self> {
+        Self::attention_forward(q, k, v, causal).0
+    }
 }
 
 /// [`blocked::forward`] on primitives.
@@ -152,6 +162,12 @@ pub fn causal_attention<B: AttentionBackend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v
     float(out)
 }
 
+/// [`causal_attention`] where no gradient will be asked for: the backend's
+/// [`AttentionBackend::attention_inference`] (a fused kernel on `cuda`).
+pub fn causal_attention_inference<B: AttentionBackend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, causal: Causal) -> Tensor<B, 4> {
+    float(B::attention_inference(prim(q), prim(k), prim(v), causal))
+}
+
 /// An autodiff backend whose inner backend computes attention too, as
 /// training needs: the graph runs on `Self`, reference log-probs on the
 /// inner backend.
@@ -176,8 +192,14 @@ impl AttentionBackend for burn::backend::NdArray<f32> {
     }
 }
 
+/// Training attention is the blocked default; inference attention is burn's
+/// flash kernel ([`flash`]).
 #[cfg(feature = "cuda")]
-impl AttentionBackend for burn::backend::Cuda<f32, i32> {}
+impl AttentionBackend for burn::backend::Cuda<f32, i32> {
+    fn attention_inference(q: FloatTensor<Self>, k: FloatTensor<Self>, v: FloatTensor<Self>, causal: Causal) -> FloatTensor<Self> {
+        prim(flash::forward::<Self>(float(q), float(k), float(v), causal))
+    }
+}
 
 fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
