@@ -269,7 +269,7 @@ impl Drop for CancelOnDrop {
 /// A piece of a streamed answer.
 enum Piece {
     Text { index: u32, text: String },
-    Done { index: u32, completion: Result<ChatCompletion, String> },
+    Done { index: u32, completion: Result<ChatCompletion, ChatError> },
 }
 
 async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
@@ -326,10 +326,10 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<Bytes
                 let sent = !streaming || text.is_empty() || pieces.blocking_send(Piece::Text { index, text: text.to_string() }).is_ok();
                 if gone || !sent { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
             };
-            let completion = model.complete_streaming(&request, &mut on_text).map_err(|e| {
+            let completion = model.complete_streaming(&request, &mut on_text);
+            if let Err(e) = &completion {
                 tracing::warn!("chat completion failed: {e}");
-                e.to_string()
-            });
+            }
             let _ = pieces.blocking_send(Piece::Done { index, completion });
         });
     }
@@ -338,7 +338,7 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<Bytes
         let include_usage = wire.stream_options.as_ref().is_some_and(|o| o.include_usage);
         return stream_response(id, model_id, request.n, received, include_usage, guard);
     }
-    let mut done: Vec<Option<Result<ChatCompletion, String>>> = vec![None; request.n as usize];
+    let mut done: Vec<Option<Result<ChatCompletion, ChatError>>> = (0..request.n).map(|_| None).collect();
     while let Some(piece) = received.recv().await {
         if let Piece::Done { index, completion } = piece {
             done[index as usize] = Some(completion);
@@ -349,7 +349,7 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<Bytes
     for c in done {
         match c {
             Some(Ok(c)) => completions.push(c),
-            Some(Err(message)) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, "server_error", message),
+            Some(Err(e)) => return chat_error_response(&e),
             None => return error_response(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the model's task failed"),
         }
     }
@@ -433,8 +433,8 @@ fn stream_response(
                 s.completions.push(c);
                 (s.chunk)(vec![choice(index, Delta::default(), Some(reason))], None)
             }
-            Some(Piece::Done { completion: Err(message), .. }) => {
-                let body = serde_json::to_string(&ErrorBody::new("server_error", message)).expect("an error serializes");
+            Some(Piece::Done { completion: Err(e), .. }) => {
+                let body = serde_json::to_string(&ErrorBody::new(e.kind(), e.to_string())).expect("an error serializes");
                 Bytes::from(format!("data: {body}\n\n"))
             }
             None => {
