@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use burn::backend::NdArray;
 use entropo_burn::burn;
 use entropo_burn::config::ModelConfig;
-use entropo_burn::engine::{Engine, EngineOptions};
+use entropo_burn::engine::{Engine, EngineOptions, EngineStats};
 use entropo_burn::judge::{JudgeSettings, LmJudge, judge_sample};
 use entropo_burn::logprob::{Sequence, score};
 use entropo_burn::lora::LoraWeights;
@@ -413,10 +413,17 @@ impl Run<'_> {
         if out.exists() {
             std::fs::remove_dir_all(out).with_context(|| format!("{}", out.display()))?;
         }
-        let factory = self.policy_factory(model, None, &rollout)?;
         let started = Instant::now();
-        self.rollouts(&tasks, n, &rollout, &prompt, out, factory.as_ref(), "bench")?;
-        RolloutBench::measure(out, started.elapsed().as_secs_f64(), concurrency)
+        if !rollout.endpoints.is_empty() {
+            let factory = self.policy_factory(model, None, &rollout)?;
+            self.rollouts(&tasks, n, &rollout, &prompt, out, factory.as_ref(), "bench")?;
+            return RolloutBench::measure(out, started.elapsed().as_secs_f64(), concurrency);
+        }
+        let factory = ModelFactory::new(self, model, None, &rollout)?;
+        self.rollouts(&tasks, n, &rollout, &prompt, out, &factory, "bench")?;
+        let mut bench = RolloutBench::measure(out, started.elapsed().as_secs_f64(), concurrency)?;
+        bench.engine = Some(factory.engine.stats());
+        Ok(bench)
     }
 
     /// The configured endpoints when there are any, else the in-process model.
@@ -504,6 +511,9 @@ pub struct RolloutBench {
     pub tool_secs: f64,
     /// Time running the tests at the end, summed over rollouts.
     pub test_secs: f64,
+    /// What the in-process model's engine did: prompt tokens, those taken
+    /// from its prefix cache, the mean batch.
+    pub engine: Option<EngineStats>,
 }
 
 impl RolloutBench {
@@ -521,6 +531,7 @@ impl RolloutBench {
             policy_secs: 0.0,
             tool_secs: 0.0,
             test_secs: 0.0,
+            engine: None,
         };
         for row in &rows {
             let traj = load_trajectory(dir, row)?;
@@ -537,10 +548,24 @@ impl RolloutBench {
         Ok(b)
     }
 
-    /// A Markdown table of the figures.
+    /// A Markdown table of the figures (and the engine's, when it ran).
     pub fn markdown(&self) -> String {
         let total = (self.policy_secs + self.tool_secs + self.test_secs).max(1e-9);
         let share = |x: f64| 100.0 * x / total;
+        let engine = self.engine.map_or(String::new(), |e| {
+            format!(
+                "\n| prompt tokens | from the prefix cache | computed | generated | steps | mean batch |\n\
+                 | --- | --- | --- | --- | --- | --- |\n\
+                 | {} | {} ({:.1} %) | {} | {} | {} | {:.1} |\n",
+                e.prompt_tokens,
+                e.reused_tokens,
+                100.0 * e.reuse_share(),
+                e.prompt_tokens - e.reused_tokens,
+                e.generated_tokens,
+                e.steps,
+                e.batched as f64 / e.steps.max(1) as f64
+            )
+        });
         format!(
             "| rollouts | concurrency | wall s | env steps/s | policy tokens/s | policy | tools | tests |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n\
@@ -556,7 +581,7 @@ impl RolloutBench {
             share(self.tool_secs),
             self.test_secs,
             share(self.test_secs)
-        )
+        ) + &engine
     }
 }
 
@@ -599,8 +624,12 @@ fn copy_folder(from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 /// Prints a stage heading.
+/// Prints a stage heading with the time since the first heading, so that a
+/// run's log says how long each stage took.
 fn stage(name: &str, what: &str) {
-    eprintln!("==> {name}: {what}");
+    static FIRST: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = FIRST.get_or_init(Instant::now).elapsed().as_secs();
+    eprintln!("==> [{}:{:02}] {name}: {what}", t / 60, t % 60);
 }
 
 fn bar(len: u64, label: &str) -> ProgressBar {

@@ -136,3 +136,84 @@ fn the_client_policy_talks_to_entropo_serve_and_rollouts_use_it() {
     assert_ne!(rows[0].exit_reason, ExitReason::LlmError, "{:?}", rows[0]);
     assert!(rows[0].tokens > 0);
 }
+
+/// POSTs a chat-completions body to `url` and returns the answer's JSON.
+fn chat(url: &str, body: serde_json::Value) -> serde_json::Value {
+    let text = reqwest::blocking::Client::new()
+        .post(format!("{url}/chat/completions"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn entropo_serve_batches_clients_streams_stops_and_shuts_down_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    tiny_model(&model);
+    let (mut child, url) = serve(&model);
+    let ask = |i: usize, extra: serde_json::Value| {
+        let mut body = serde_json::json!({
+            "model": "tiny",
+            "messages": [{"role": "user", "content": format!("Fix the bug in file {i}.")}],
+            "temperature": 0.8, "seed": i, "max_tokens": 12
+        });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    // Eight clients at once get what each gets alone: batching changes no token.
+    let alone: Vec<String> =
+        (0..8).map(|i| chat(&url, ask(i, serde_json::json!({})))["choices"][0]["message"]["content"].as_str().unwrap().into()).collect();
+    let together: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8).map(|i| s.spawn(move || chat(&url, ask(i, serde_json::json!({}))))).collect();
+        threads.into_iter().map(|t| t.join().unwrap()["choices"][0]["message"]["content"].as_str().unwrap().to_string()).collect()
+    });
+    assert_eq!(together, alone);
+
+    // A stop string cuts the text before it.
+    let full = &alone[3];
+    let stop: String = full.chars().skip(full.chars().count() / 2).take(2).collect();
+    if !stop.trim().is_empty() {
+        let cut = chat(&url, ask(3, serde_json::json!({"stop": [stop.clone()]})));
+        let text = cut["choices"][0]["message"]["content"].as_str().unwrap();
+        assert_eq!(text, &full[..full.find(&stop).unwrap()]);
+        assert_eq!(cut["choices"][0]["finish_reason"], "stop");
+    }
+
+    // n choices: choice i is the completion with seed + i, so choice 0 is
+    // the one-choice request's.
+    let three = chat(&url, ask(2, serde_json::json!({"n": 3})));
+    let choices = three["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 3);
+    assert_eq!(choices[0]["message"]["content"].as_str().unwrap(), alone[2]);
+    assert!(three["usage"]["completion_tokens"].as_u64().unwrap() >= 3);
+
+    // Streaming: the deltas add up to the whole reply.
+    let streamed = reqwest::blocking::Client::new()
+        .post(format!("{url}/chat/completions"))
+        .header("content-type", "application/json")
+        .body(ask(5, serde_json::json!({"stream": true})).to_string())
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let text: String = streamed
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()["choices"][0]["delta"]["content"].as_str().map(String::from))
+        .collect();
+    assert_eq!(text, alone[5]);
+
+    // SIGTERM ends the process (a liveness bound, not a timing figure).
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "entropo serve still runs 20 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -87,7 +87,7 @@ Example (after `entropo run configs/quickstart.toml`):
     /// (scripts/bench/serve_peer.py), all greedy, in one run.
     #[command(after_help = "\
 Example (SmolLM2-135M-Instruct from the GGUF that scripts/setup.sh fetches):
-  entropo model import-gguf target/fixtures/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --out /tmp/smol
+  entropo model import-gguf target/fixtures/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf /tmp/smol
   entropo bench serve --model /tmp/smol --clients 16 --max-tokens 64")]
     Serve(ServeBench),
     /// Rollout throughput: environment steps/s and policy tokens/s with N

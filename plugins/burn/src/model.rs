@@ -51,67 +51,7 @@ pub struct Block<B: Backend> {
     pub mlp_norm: Tensor<B, 1>,
 }
 
-/// Keys and values of the positions seen so far, per layer, for sampling.
-#[derive(Debug, Clone)]
-pub struct KvCache<B: Backend> {
-    layers: Vec<Option<(Tensor<B, 4>, Tensor<B, 4>)>>,
-    len: usize,
-}
-
-impl<B: Backend> KvCache<B> {
-    /// An empty cache for `layers` blocks.
-    pub fn new(layers: usize) -> Self {
-        KvCache { layers: vec![None; layers], len: 0 }
-    }
-
-    /// Number of positions cached.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing is cached yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The first `len` positions (at most [`KvCache::len`]) as a cache of
-    /// their own; on `ndarray` it shares this one's memory until extended.
-    pub fn truncated(&self, len: usize) -> KvCache<B> {
-        let len = len.min(self.len);
-        let layers = self
-            .layers
-            .iter()
-            .map(|l| l.as_ref().filter(|_| len > 0).map(|(k, v)| (k.clone().narrow(2, 0, len), v.clone().narrow(2, 0, len))))
-            .collect();
-        KvCache { layers, len }
-    }
-
-    /// Bytes the keys and values hold (4 per value).
-    pub fn bytes(&self) -> usize {
-        let numel = |t: &Tensor<B, 4>| t.dims().iter().product::<usize>();
-        self.layers.iter().flatten().map(|(k, v)| 4 * (numel(k) + numel(v))).sum()
-    }
-
-    /// Appends layer `layer`'s new keys and values and returns all of them.
-    fn append(&mut self, layer: usize, k: Tensor<B, 4>, v: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
-        let (k, v) = match self.layers[layer].take() {
-            Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
-            None => (k, v),
-        };
-        self.layers[layer] = Some((k.clone(), v.clone()));
-        (k, v)
-    }
-}
-
-/// One sequence's part of a ragged batch ([`Decoder::hidden_ragged`]): new
-/// tokens that continue its cache.
-#[derive(Debug)]
-pub struct Segment<'a, B: Backend> {
-    /// The new tokens (at least one).
-    pub tokens: &'a [u32],
-    /// The sequence's cache, extended by the step.
-    pub cache: &'a mut KvCache<B>,
-}
+pub use crate::cache::{KvCache, Segment};
 
 /// A Llama/Qwen-family decoder on backend `B`.
 #[derive(Debug, Clone)]
@@ -481,17 +421,14 @@ impl<B: AttentionBackend> Decoder<B> {
         mut cache: Option<&mut KvCache<B>>,
     ) -> Tensor<B, 3> {
         let [_, len] = ids.dims();
-        let start = cache.as_ref().map_or(0, |k| k.len);
+        let start = cache.as_ref().map_or(0, |k| k.len());
         let tables = rope::tables(&self.inv_freq, start, len);
         let x = self.blocks_forward(ids, tables, adapters, |i, q, k, v| match cache.as_deref_mut() {
-            Some(cache) => {
-                let (k, v) = cache.append(i, k, v);
-                self.attend(q, k, v, start)
-            }
+            Some(cache) => self.attend_cached(cache, i, q, k, v),
             None => self.attend(q, k, v, start),
         });
         if let Some(cache) = cache {
-            cache.len = start + len;
+            cache.advance(len);
         }
         x
     }
@@ -529,7 +466,7 @@ impl<B: AttentionBackend> Decoder<B> {
         let (mut cos, mut sin) = (Vec::new(), Vec::new());
         let mut spans = Vec::with_capacity(segments.len());
         for s in segments.iter() {
-            let (c, si) = rope::tables(&self.inv_freq, s.cache.len, s.tokens.len());
+            let (c, si) = rope::tables(&self.inv_freq, s.cache.len(), s.tokens.len());
             spans.push((cos.len() / self.config.head_dim, s.tokens.len()));
             cos.extend(c);
             sin.extend(si);
@@ -539,15 +476,14 @@ impl<B: AttentionBackend> Decoder<B> {
                 .iter_mut()
                 .zip(&spans)
                 .map(|(s, &(at, n))| {
-                    let start = s.cache.len;
-                    let (k, v) = s.cache.append(i, k.clone().narrow(2, at, n), v.clone().narrow(2, at, n));
-                    self.attend(q.clone().narrow(2, at, n), k, v, start)
+                    let [q, k, v] = [&q, &k, &v].map(|t| t.clone().narrow(2, at, n));
+                    self.attend_cached(s.cache, i, q, k, v)
                 })
                 .collect();
             Tensor::cat(outs, 2)
         });
         for s in segments.iter_mut() {
-            s.cache.len += s.tokens.len();
+            s.cache.advance(s.tokens.len());
         }
         Ok(x)
     }
@@ -596,6 +532,25 @@ impl<B: AttentionBackend> Decoder<B> {
             x = x + proj(Proj::Down, gated);
         }
         rms_norm(x, &self.norm, c.rms_norm_eps)
+    }
+
+    /// Appends layer `layer`'s new keys and values `[batch, kv_heads, len,
+    /// head_dim]` to `cache` and attends queries `[batch, heads, len,
+    /// head_dim]` to everything it holds. On a backend that keeps caches on
+    /// the host (`ndarray`), keys and values grow in place and are read
+    /// where they lie (grouped heads shared, not repeated): a step costs
+    /// its new tokens, not a copy of the whole cache.
+    fn attend_cached(&self, cache: &mut KvCache<B>, layer: usize, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
+        let start = cache.len();
+        let [batch, _, len, d] = q.dims();
+        let scale = 1.0 / (d as f64).sqrt();
+        let causal = Causal { start, scale, block: self.attention.queries_per_block(start + len) };
+        #[cfg(feature = "ndarray")]
+        if B::keeps_kv_on_host() && batch == 1 {
+            return cache.attend_on_host(layer, q, k, v, causal);
+        }
+        let (k, v) = cache.append(layer, k, v);
+        self.attend(q, k, v, causal.start)
     }
 
     /// Causal attention of queries `[batch, heads, len, head_dim]` at

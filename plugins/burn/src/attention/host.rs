@@ -41,13 +41,40 @@ pub struct Dims {
 pub fn forward(q: &[f32], k: &[f32], v: &[f32], dims: Dims, causal: Causal) -> (Vec<f32>, Vec<f32>) {
     let Dims { heads, len, head_dim: d } = dims;
     let total = causal.start + len;
-    check(q, heads * len * d, "q");
     check(k, heads * total * d, "k");
     check(v, heads * total * d, "v");
+    forward_with(q, |h| (part(k, h, total * d), part(v, h, total * d)), dims, causal)
+}
+
+/// [`forward`] where head `h`'s keys and values come from `kv(h)`, each at
+/// least `[start + len, head_dim]` row-major: grouped query heads share
+/// their key/value head's rows where a sampling cache keeps them, without
+/// copying them per query head.
+///
+/// ```
+/// use entropo_burn::attention::{host, Causal};
+/// // Two query heads share one key/value head: the same as repeating it.
+/// let dims = host::Dims { heads: 2, len: 1, head_dim: 1 };
+/// let causal = Causal { start: 1, scale: 1.0, block: 1 };
+/// let (k, v) = ([1.0, 2.0], [10.0, 20.0]);
+/// let shared = host::forward_with(&[0.5, -0.5], |_| (&k[..], &v[..]), dims, causal);
+/// let repeated = host::forward(&[0.5, -0.5], &[1.0, 2.0, 1.0, 2.0], &[10.0, 20.0, 10.0, 20.0], dims, causal);
+/// assert_eq!(shared, repeated);
+/// ```
+pub fn forward_with<'a>(
+    q: &[f32],
+    kv: impl Fn(usize) -> (&'a [f32], &'a [f32]) + Sync,
+    dims: Dims,
+    causal: Causal,
+) -> (Vec<f32>, Vec<f32>) {
+    let Dims { heads, len, head_dim: d } = dims;
+    let total = causal.start + len;
+    check(q, heads * len * d, "q");
     let mut out = vec![0.0; heads * len * d];
     let mut lse = vec![0.0; heads * len];
     out.par_chunks_mut(len * d).zip(lse.par_chunks_mut(len)).enumerate().for_each(|(h, (out, lse))| {
-        let (q, k, v) = (part(q, h, len * d), part(k, h, total * d), part(v, h, total * d));
+        let q = part(q, h, len * d);
+        let (k, v) = kv(h);
         let mut scratch = vec![0.0; causal.block_rows(len) * total];
         for (a, rows, keys) in causal.blocks(len) {
             let p = &mut scratch[..rows * keys];

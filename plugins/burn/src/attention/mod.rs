@@ -128,6 +128,13 @@ pub trait AttentionBackend: Backend {
     fn attention_inference(q: FloatTensor<Self>, k: FloatTensor<Self>, v: FloatTensor<Self>, causal: Causal) -> FloatTensor<Self> {
         Self::attention_forward(q, k, v, causal).0
     }
+
+    /// Whether sampling caches keep keys and values in host buffers and
+    /// attend with the [`host`] kernel where they lie (`ndarray`), rather
+    /// than as tensors extended by concatenation ([`crate::cache`]).
+    fn keeps_kv_on_host() -> bool {
+        false
+    }
 }
 
 /// [`blocked::forward`] on primitives.
@@ -189,6 +196,10 @@ impl AttentionBackend for burn::backend::NdArray<f32> {
 
     fn attention_backward(saved: Saved<FloatTensor<Self>>, dout: FloatTensor<Self>, causal: Causal) -> [FloatTensor<Self>; 3] {
         host::backward_tensors::<Self>(saved.map(float), float(dout), causal).map(prim)
+    }
+
+    fn keeps_kv_on_host() -> bool {
+        true
     }
 }
 

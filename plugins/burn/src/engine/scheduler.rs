@@ -219,7 +219,9 @@ impl<B: AttentionBackend> Scheduler<B> {
             }
             if seq.state == State::Prefill {
                 seq.state = State::Decode;
-                self.cache.insert(seq.fed.clone(), seq.cache.clone(), seq.cache.bytes());
+                let kept = seq.cache.truncated(seq.fed.len());
+                let bytes = kept.bytes();
+                self.cache.insert(seq.fed.clone(), kept, bytes);
             }
             let row = sampled.next().expect("one row per sampled sequence");
             if let Some(reason) = self.advance(i, row) {
@@ -260,8 +262,9 @@ impl<B: AttentionBackend> Scheduler<B> {
     fn finish(&mut self, i: usize, reason: FinishReason) {
         let seq = self.active.remove(i);
         if !seq.fed.is_empty() {
-            let bytes = seq.cache.bytes();
-            self.cache.insert(seq.fed, seq.cache, bytes);
+            let kept = seq.cache.truncated(seq.fed.len());
+            let bytes = kept.bytes();
+            self.cache.insert(seq.fed, kept, bytes);
         }
         let _ = seq.job.events.send(Event::Done(Generation { tokens: seq.generated, finish: reason }));
         let mut stats = self.stats.lock().expect("stats lock");
