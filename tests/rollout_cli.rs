@@ -156,6 +156,7 @@ fn entropo_serve_batches_clients_streams_stops_and_shuts_down_on_sigterm() {
     let model = dir.path().join("model");
     tiny_model(&model);
     let (mut child, url) = serve(&model);
+    let url = url.as_str();
     let ask = |i: usize, extra: serde_json::Value| {
         let mut body = serde_json::json!({
             "model": "tiny",
@@ -167,9 +168,10 @@ fn entropo_serve_batches_clients_streams_stops_and_shuts_down_on_sigterm() {
     };
     // Eight clients at once get what each gets alone: batching changes no token.
     let alone: Vec<String> =
-        (0..8).map(|i| chat(&url, ask(i, serde_json::json!({})))["choices"][0]["message"]["content"].as_str().unwrap().into()).collect();
+        (0..8).map(|i| chat(url, ask(i, serde_json::json!({})))["choices"][0]["message"]["content"].as_str().unwrap().into()).collect();
+    let ask = &ask;
     let together: Vec<String> = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..8).map(|i| s.spawn(move || chat(&url, ask(i, serde_json::json!({}))))).collect();
+        let threads: Vec<_> = (0..8).map(|i| s.spawn(move || chat(url, ask(i, serde_json::json!({}))))).collect();
         threads.into_iter().map(|t| t.join().unwrap()["choices"][0]["message"]["content"].as_str().unwrap().to_string()).collect()
     });
     assert_eq!(together, alone);
@@ -178,7 +180,7 @@ fn entropo_serve_batches_clients_streams_stops_and_shuts_down_on_sigterm() {
     let full = &alone[3];
     let stop: String = full.chars().skip(full.chars().count() / 2).take(2).collect();
     if !stop.trim().is_empty() {
-        let cut = chat(&url, ask(3, serde_json::json!({"stop": [stop.clone()]})));
+        let cut = chat(url, ask(3, serde_json::json!({"stop": [stop.clone()]})));
         let text = cut["choices"][0]["message"]["content"].as_str().unwrap();
         assert_eq!(text, &full[..full.find(&stop).unwrap()]);
         assert_eq!(cut["choices"][0]["finish_reason"], "stop");
@@ -186,7 +188,7 @@ fn entropo_serve_batches_clients_streams_stops_and_shuts_down_on_sigterm() {
 
     // n choices: choice i is the completion with seed + i, so choice 0 is
     // the one-choice request's.
-    let three = chat(&url, ask(2, serde_json::json!({"n": 3})));
+    let three = chat(url, ask(2, serde_json::json!({"n": 3})));
     let choices = three["choices"].as_array().unwrap();
     assert_eq!(choices.len(), 3);
     assert_eq!(choices[0]["message"]["content"].as_str().unwrap(), alone[2]);
