@@ -35,7 +35,11 @@ def main():
     with torch.inference_mode():
         start = time.perf_counter()
         out = model.generate(
-            **batch, do_sample=False, max_new_tokens=max_tokens, pad_token_id=tokenizer.pad_token_id
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            do_sample=False,
+            max_new_tokens=max_tokens,
+            pad_token_id=tokenizer.pad_token_id,
         )
         if device == "cuda":
             torch.cuda.synchronize()
