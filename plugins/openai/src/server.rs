@@ -335,8 +335,15 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<Bytes
     }
     drop(pieces);
     if streaming {
+        // Nothing is sent before the first piece, so that a request the
+        // model refuses at once (a prompt past the context) gets its error
+        // status, as it does unstreamed.
+        let first = received.recv().await;
+        if let Some(Piece::Done { completion: Err(e), .. }) = &first {
+            return chat_error_response(e);
+        }
         let include_usage = wire.stream_options.as_ref().is_some_and(|o| o.include_usage);
-        return stream_response(id, model_id, request.n, received, include_usage, guard);
+        return stream_response(id, model_id, request.n, (first, received), include_usage, guard);
     }
     let mut done: Vec<Option<Result<ChatCompletion, ChatError>>> = (0..request.n).map(|_| None).collect();
     while let Some(piece) = received.recv().await {
@@ -385,15 +392,15 @@ fn busy() -> Response {
 }
 
 /// Server-sent events as the text is made: a first chunk with the role per
-/// choice, one chunk per piece of text, one with each choice's finish
-/// reason, one with the usage if asked, then `[DONE]`. The body owns
-/// `guard`: when the client goes away, the body is dropped and the
-/// completions stop.
+/// choice, one chunk per piece of text (the first piece already received),
+/// one with each choice's finish reason, one with the usage if asked, then
+/// `[DONE]`. The body owns `guard`: when the client goes away, the body is
+/// dropped and the completions stop.
 fn stream_response(
     id: String,
     model: String,
     n: u32,
-    received: mpsc::Receiver<Piece>,
+    (first_piece, received): (Option<Piece>, mpsc::Receiver<Piece>),
     include_usage: bool,
     guard: CancelOnDrop,
 ) -> Response {
@@ -414,6 +421,7 @@ fn stream_response(
         .map(|i| chunk(vec![choice(i, Delta { role: Some("assistant".into()), content: Some(String::new()) }, None)], None))
         .collect();
     struct Streaming<F> {
+        peeked: Option<Piece>,
         received: mpsc::Receiver<Piece>,
         chunk: F,
         completions: Vec<ChatCompletion>,
@@ -421,12 +429,17 @@ fn stream_response(
         finished: bool,
         _guard: CancelOnDrop,
     }
-    let state = Streaming { received, chunk, completions: Vec::new(), include_usage, finished: false, _guard: guard };
+    let state =
+        Streaming { peeked: first_piece, received, chunk, completions: Vec::new(), include_usage, finished: false, _guard: guard };
     let rest = futures_util::stream::unfold(state, move |mut s| async move {
         if s.finished {
             return None;
         }
-        let bytes = match s.received.recv().await {
+        let piece = match s.peeked.take() {
+            Some(piece) => Some(piece),
+            None => s.received.recv().await,
+        };
+        let bytes = match piece {
             Some(Piece::Text { index, text }) => (s.chunk)(vec![choice(index, Delta { role: None, content: Some(text) }, None)], None),
             Some(Piece::Done { index, completion: Ok(c) }) => {
                 let reason = c.finish_reason.as_str().to_string();

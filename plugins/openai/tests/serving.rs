@@ -265,3 +265,32 @@ fn shutdown_stops_running_generations() {
         assert!(stopped[0] < 1000, "the generation stopped after {} of 1000 words", stopped[0]);
     });
 }
+
+/// Refuses every request, as a model refuses a prompt past its context.
+struct Refuser;
+
+impl ChatModel for Refuser {
+    fn model_id(&self) -> &str {
+        "refuser"
+    }
+    fn complete(&self, _: &ChatRequest) -> Result<ChatCompletion, ChatError> {
+        Err(ChatError::InvalidRequest("the prompt has 9000 tokens; the context holds 8192".into()))
+    }
+}
+
+#[test]
+fn a_streamed_request_the_model_refuses_gets_its_error_status() {
+    watchdog(30, || {
+        let (_rt, server) = start(Arc::new(Refuser), ServerOptions::default());
+        let r = reqwest::blocking::Client::new()
+            .post(format!("http://{}/v1/chat/completions", server.local_addr()))
+            .header("content-type", "application/json")
+            .body(STREAM)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let error: ErrorBody = json(r);
+        assert_eq!(error.error.kind, "invalid_request_error");
+        assert!(error.error.message.contains("context holds 8192"), "{}", error.error.message);
+    });
+}
