@@ -422,7 +422,7 @@ impl Run<'_> {
         let factory = ModelFactory::new(self, model, None, &rollout)?;
         self.rollouts(&tasks, n, &rollout, &prompt, out, &factory, "bench")?;
         let mut bench = RolloutBench::measure(out, started.elapsed().as_secs_f64(), concurrency)?;
-        bench.engine = Some(factory.engine.stats());
+        bench.engine = factory.engine.get().map(Engine::stats);
         Ok(bench)
     }
 
@@ -686,12 +686,14 @@ impl RolloutFactory for EndpointFactory<'_> {
 }
 
 /// Rollouts of the in-process model (with an optional adapter), every
-/// rollout's replies sampled by one shared engine.
+/// rollout's replies sampled by one shared engine, started by the first
+/// rollout (the entropy pass needs none).
 struct ModelFactory<'a> {
     run: &'a Run<'a>,
     model: Decoder<Cpu>,
     adapter: Option<LoraWeights>,
-    engine: Engine,
+    engine: std::sync::OnceLock<Engine>,
+    engine_options: EngineOptions,
     tokenizer: Tokenizer,
     params: SamplingParams,
     cutoff: Cutoff,
@@ -709,12 +711,24 @@ impl<'a> ModelFactory<'a> {
             seed: run.cfg.seed,
         };
         let cutoff = run.cfg.preference.clone().unwrap_or_default().train.cutoff;
-        let engine = Engine::start(
-            decoder.clone(),
-            adapter.as_ref().map(|a| a.to_device(decoder.device(), false)),
-            engine_options(settings),
-        );
-        Ok(ModelFactory { run, model: decoder, adapter, engine, tokenizer: Tokenizer::from_dir(model)?, params, cutoff })
+        Ok(ModelFactory {
+            run,
+            model: decoder,
+            adapter,
+            engine: std::sync::OnceLock::new(),
+            engine_options: engine_options(settings),
+            tokenizer: Tokenizer::from_dir(model)?,
+            params,
+            cutoff,
+        })
+    }
+
+    /// The engine sampling every rollout's replies.
+    fn engine(&self) -> &Engine {
+        self.engine.get_or_init(|| {
+            let adapters = self.adapter.as_ref().map(|a| a.to_device(self.model.device(), false));
+            Engine::start(self.model.clone(), adapters, self.engine_options)
+        })
     }
 
     /// Mean token entropy of this policy over the assistant tokens of the
@@ -747,10 +761,10 @@ impl RolloutFactory for ModelFactory<'_> {
 
     fn policy(&self, task: &Task, r: u32) -> Result<Box<dyn Policy>, String> {
         let params = SamplingParams { seed: rollout_seed(self.params.seed, &task.instance_id, r), ..self.params.clone() };
-        Ok(Box::new(ChatPolicy::new(self.engine.clone(), self.tokenizer.clone(), params)))
+        Ok(Box::new(ChatPolicy::new(self.engine().clone(), self.tokenizer.clone(), params)))
     }
 
     fn generated_tokens(&self) -> Option<u64> {
-        Some(self.engine.stats().generated_tokens)
+        Some(self.engine.get().map_or(0, |e| e.stats().generated_tokens))
     }
 }

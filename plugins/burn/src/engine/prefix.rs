@@ -51,15 +51,7 @@ impl<V: Clone> PrefixCache<V> {
     /// prefix's length (at most `max_len`) and the entry's value; `None`
     /// when no entry shares a token. A hit counts as a use.
     pub fn lookup(&mut self, tokens: &[u32], max_len: usize) -> Option<(usize, V)> {
-        let (i, len) = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i, common_prefix(&e.tokens, tokens).min(max_len)))
-            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))?;
-        if len == 0 {
-            return None;
-        }
+        let (i, len) = self.best(tokens, max_len).filter(|&(_, len)| len > 0)?;
         self.clock += 1;
         self.entries[i].used = self.clock;
         Some((len, self.entries[i].value.clone()))
@@ -67,7 +59,17 @@ impl<V: Clone> PrefixCache<V> {
 
     /// The length [`PrefixCache::lookup`] would match, without using the entry.
     pub fn longest(&self, tokens: &[u32], max_len: usize) -> usize {
-        self.entries.iter().map(|e| common_prefix(&e.tokens, tokens).min(max_len)).max().unwrap_or(0)
+        self.best(tokens, max_len).map_or(0, |(_, len)| len)
+    }
+
+    /// The index of the entry sharing the longest prefix with `tokens` (the
+    /// first of equals) and that length, at most `max_len`.
+    fn best(&self, tokens: &[u32], max_len: usize) -> Option<(usize, usize)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, common_prefix(&e.tokens, tokens).min(max_len)))
+            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
     }
 
     /// Keeps `value` (of `bytes` bytes) for `tokens`. Entries whose tokens
